@@ -1,0 +1,36 @@
+# Concierge: `make run` starts the app on the embedded defaults; `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install install-test run chat test bench eval clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev,postgres]'
+
+run: install
+	$(BIN)/concierge init --demo
+	$(BIN)/concierge chat
+
+chat: install
+	$(BIN)/concierge chat
+
+test: install-test
+	$(BIN)/python -m pytest
+
+eval: install
+	$(BIN)/concierge eval intents --train ../shared/data/banking77/train.csv --test ../shared/data/banking77/test.csv --json
+	$(BIN)/concierge eval engine --test ../shared/data/banking77/test.csv --json
+
+bench: install
+	$(BIN)/concierge bench engine --turns 1000 --concurrency 8 --json
+
+clean:
+	rm -rf $(VENV) .state .pytest_cache

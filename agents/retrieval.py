@@ -1,0 +1,148 @@
+"""Retrieval agent: which knowledge-base passages answer the customer.
+
+Articles are split into sections on their Markdown headings (langchain-text-splitters)
+and indexed once with bm25s. A query scores every section; sections of articles that
+answer the predicted intent get a boost, so "it still hasn't come" finds the card
+delivery article when the intent agent is fairly sure that is the topic. Scores are
+reported relative to the best possible match of the query (0-1), which lets the answer
+agent refuse weak matches with one threshold whatever the corpus size.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+import Stemmer
+from langchain_text_splitters import MarkdownHeaderTextSplitter
+
+_STEMMER = Stemmer.Stemmer("english")
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+_HEADINGS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
+
+
+@dataclass(frozen=True)
+class Article:
+    """One knowledge-base article, as shipped in a data pack."""
+
+    id: str
+    title: str
+    intents: tuple[str, ...]
+    tags: tuple[str, ...]
+    body: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One retrieved section of an article, with its score."""
+
+    article_id: str
+    title: str
+    heading: str
+    text: str
+    score: float
+    """Relative score: 1.0 is the best match any section could get for this query."""
+    intent_match: bool
+    """Whether the article is tagged with the predicted intent."""
+
+
+@dataclass(frozen=True)
+class _Section:
+    article: Article
+    heading: str
+    text: str
+
+
+def split_sections(article: Article) -> list[_Section]:
+    """The article's sections, each keeping its heading; the first one is the summary."""
+    splitter = MarkdownHeaderTextSplitter(_HEADINGS, strip_headers=True)
+    sections = []
+    for doc in splitter.split_text(article.body):
+        heading = doc.metadata.get("h3") or doc.metadata.get("h2") or article.title
+        if doc.page_content.strip():
+            sections.append(_Section(article, heading, doc.page_content.strip()))
+    return sections
+
+
+def _tokenize(texts: list[str]) -> list[list[str]]:
+    return bm25s.tokenize(
+        texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False
+    )
+
+
+class KnowledgeRetriever:
+    """A BM25 index over article sections, built once."""
+
+    def __init__(self, articles: Sequence[Article], *, intent_boost: float = 0.5):
+        self.sections = [s for a in articles for s in split_sections(a)]
+        if not self.sections:
+            raise ValueError("the knowledge base has no article sections to index")
+        self.intent_boost = intent_boost
+        self._bm25 = bm25s.BM25()
+        corpus = [f"{s.article.title} {s.heading} {s.text}" for s in self.sections]
+        self._bm25.index(_tokenize(corpus), show_progress=False)
+        by_intent: dict[str, list[int]] = defaultdict(list)
+        for i, section in enumerate(self.sections):
+            for intent in section.article.intents:
+                by_intent[intent].append(i)
+        self._by_intent = {k: np.array(v) for k, v in by_intent.items()}
+        self.articles = {a.id: a for a in articles}
+
+    @property
+    def size(self) -> int:
+        return len(self.sections)
+
+    def search(self, query: str, *, intent: str | None = None, k: int = 3) -> list[Passage]:
+        """The best `k` sections for the query, at most one per article."""
+        tokens = _tokenize([query])[0]
+        known = [t for t in tokens if t in self._bm25.vocab_dict]
+        if not known:
+            return []
+        scores = self._bm25.get_scores(known)
+        relative = scores / self._ideal_score(tokens, known)
+        boosted = relative.copy()
+        matched = self._by_intent.get(intent or "", np.array([], dtype=int))
+        if matched.size:
+            boosted[matched] += self.intent_boost
+        candidates = np.argpartition(-boosted, min(len(boosted) - 1, k * 4))[: k * 4]
+        passages: list[Passage] = []
+        seen: set[str] = set()
+        for i in sorted(candidates, key=lambda j: -boosted[j]):
+            section = self.sections[i]
+            if section.article.id in seen or relative[i] <= 0.0:
+                continue
+            seen.add(section.article.id)
+            passages.append(
+                Passage(
+                    article_id=section.article.id,
+                    title=section.article.title,
+                    heading=section.heading,
+                    text=section.text,
+                    score=round(float(relative[i]), 4),
+                    intent_match=intent in section.article.intents,
+                )
+            )
+            if len(passages) == k:
+                break
+        return passages
+
+    def _ideal_score(self, tokens: list[str], known: list[str]) -> float:
+        """What a section holding every query term at its best weight would score.
+
+        A term the corpus has never seen counts as much as the rarest known term, so a
+        query about something the knowledge base does not cover scores low everywhere.
+        """
+        per_term = {t: float(self._bm25.get_scores([t]).max()) for t in set(known)}
+        unknown = len(tokens) - len(known)
+        return sum(per_term[t] for t in known) + unknown * max(per_term.values())
+
+    def summary_of(self, article_id: str) -> str:
+        """The article's first section: the direct answer it opens with."""
+        for section in self.sections:
+            if section.article.id == article_id:
+                return section.text
+        raise KeyError(article_id)

@@ -1,0 +1,106 @@
+"""`concierge bench engine`: full turns against a bare LangGraph floor, in one run.
+
+Ours: `ChatService.send` with persistence on (SQLite + SqliteSaver in a scratch state
+folder) on the demo pack. The floor: a bare three-node graph with the same kind of
+checkpointer, driven the same way. `p95_ratio` is ours over the floor's.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypedDict
+
+import numpy as np
+from langgraph.graph import END, START, StateGraph
+
+from core.config import Settings
+from core.engine import sqlite_checkpointer
+from core.runtime import Runtime
+
+
+class _FloorState(TypedDict, total=False):
+    text: str
+    a: str
+    b: str
+    c: str
+
+
+def floor_graph(settings: Settings):
+    """Three pass-through nodes: what LangGraph plus the checkpointer cost on their own."""
+    builder = StateGraph(_FloorState)
+    builder.add_node("one", lambda s: {"a": s["text"]})
+    builder.add_node("two", lambda s: {"b": s["a"]})
+    builder.add_node("three", lambda s: {"c": s["b"]})
+    builder.add_edge(START, "one")
+    builder.add_edge("one", "two")
+    builder.add_edge("two", "three")
+    builder.add_edge("three", END)
+    return builder.compile(checkpointer=sqlite_checkpointer(settings))
+
+
+def _timed(jobs: list[Callable[[], object]], concurrency: int) -> tuple[list[float], int, float]:
+    def run(job: Callable[[], object]) -> float | None:
+        started = time.perf_counter()
+        try:
+            job()
+        except Exception:
+            return None
+        return (time.perf_counter() - started) * 1000
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(run, jobs))
+    wall = time.perf_counter() - started
+    latencies = [r for r in results if r is not None]
+    return latencies, len(results) - len(latencies), wall
+
+
+def bench_engine(settings: Settings, turns: int, concurrency: int, seed: int = 7) -> dict:
+    with tempfile.TemporaryDirectory(prefix="concierge-bench-") as scratch:
+        local = settings.model_copy(update={
+            "state_dir": Path(scratch), "database_url": None,
+            "model_dir": settings.model_cache_dir, "redis_url": None,
+        })
+        runtime = Runtime.start(local, rate_limit=False)
+        rng = random.Random(seed)
+        texts = [t for t, _ in runtime.engine.pack.examples]
+        user = runtime.local_user("bench")
+        conversations = [runtime.chat.start_conversation(user) for _ in range(max(1, turns // 20))]
+        jobs = [
+            (lambda c=rng.choice(conversations), t=rng.choice(texts): runtime.chat.send(user, c, t))
+            for _ in range(turns)
+        ]
+        floor = floor_graph(local)
+        threads = [uuid.uuid4().hex for _ in conversations]
+        floor_jobs = [
+            (lambda th=rng.choice(threads), t=rng.choice(texts):
+             floor.invoke({"text": t}, {"configurable": {"thread_id": th}}))
+            for _ in range(turns)
+        ]
+        _timed(jobs[: min(50, turns)], concurrency)  # warm-up: caches, connections
+        ours, errors, wall = _timed(jobs, concurrency)
+        base, floor_errors, _ = _timed(floor_jobs, concurrency)
+        runtime.db.dispose()
+    p95, floor_p95 = _pct(ours, 95), _pct(base, 95)
+    return {
+        "turns": turns,
+        "concurrency": concurrency,
+        "p50_ms": _pct(ours, 50),
+        "p95_ms": p95,
+        "throughput_per_s": round(len(ours) / wall, 1) if wall else None,
+        "errors": errors,
+        "floor_p50_ms": _pct(base, 50),
+        "floor_p95_ms": floor_p95,
+        "floor_errors": floor_errors,
+        "p95_ratio": round(p95 / floor_p95, 2) if floor_p95 else None,
+    }
+
+
+def _pct(values: list[float], q: float) -> float:
+    return round(float(np.percentile(values, q)), 2) if values else float("nan")

@@ -1,0 +1,177 @@
+"""The `concierge` command: init, ask, chat, eval and bench.
+
+Every subcommand prints one JSON object with `--json`. Bad input or a failure exits
+non-zero with a one-line message on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from core.config import get_settings
+
+
+class CliError(Exception):
+    """A problem to report on one line, then exit 1."""
+
+
+def _print(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    from core.db import create_schema, make_engine, make_sessions
+    from core.demo import seed_demo_users
+
+    settings = get_settings()
+    db = make_engine(settings)
+    create_schema(db)
+    result: dict = {"database": db.url.render_as_string(hide_password=True), "demo_users": []}
+    if args.demo:
+        created, password, generated = seed_demo_users(make_sessions(db), settings.demo_password)
+        result["demo_users"] = created
+        if created and generated:
+            result["demo_password"] = password  # generated: shown this once, stored only hashed
+        from core.engine import Engine
+
+        result["engine_load_seconds"] = round(Engine.load(settings).load_seconds, 2)
+    _print(result, args.json)
+
+
+def cmd_ask(args: argparse.Namespace) -> None:
+    from core.runtime import Runtime
+
+    runtime = Runtime.start()
+    reply = runtime.chat.send(runtime.local_user(), None, args.text)
+    result = {
+        "answer": reply.text,
+        "intent": reply.intent,
+        "confidence": round(reply.confidence, 4) if reply.confidence is not None else None,
+        "route": reply.route,
+        "sources": reply.sources,
+        "latency_ms": round(reply.latency_ms, 2),
+        "conversation_id": reply.conversation_id,
+        "status": reply.status,
+    }
+    if args.json:
+        _print(result, True)
+    else:
+        print(reply.text)
+
+
+def cmd_chat(args: argparse.Namespace) -> None:
+    from core.ratelimit import RateLimited
+    from core.runtime import Runtime
+    from core.validation import InvalidMessage
+
+    runtime = Runtime.start()
+    user = runtime.local_user()
+    conversation = runtime.chat.start_conversation(user, "Terminal chat")
+    print("Concierge terminal chat. Type your question; Ctrl-D or /quit to leave.")
+    while True:
+        try:
+            text = input("you> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return
+        if text.strip() in {"/quit", "/exit"}:
+            return
+        try:
+            reply = runtime.chat.send(user, conversation, text)
+        except (InvalidMessage, RateLimited) as exc:
+            print(f"! {exc}")
+            continue
+        print(f"bot> {reply.text}\n")
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    from core.evaluation import evaluate_engine, evaluate_intents, read_labelled_csv
+
+    test = read_labelled_csv(Path(args.test), args.text_col, args.label_col)
+    if args.target == "intents":
+        if not args.train:
+            raise CliError("eval intents needs --train CSV")
+        train = read_labelled_csv(Path(args.train), args.text_col, args.label_col)
+        result = evaluate_intents(train, test, args.oos_label)
+    else:
+        from core.engine import Engine, memory_checkpointer
+
+        engine = Engine.load(get_settings(), checkpointer=memory_checkpointer())
+        result = evaluate_engine(engine, test, args.oos_label)
+    _print(result, args.json)
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from core.bench import bench_engine
+
+    if args.turns < 1 or args.concurrency < 1:
+        raise CliError("--turns and --concurrency must be at least 1")
+    _print(bench_engine(get_settings(), args.turns, args.concurrency), args.json)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="concierge", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    init = sub.add_parser("init", help="create the schema; --demo adds demo users")
+    init.add_argument("--demo", action="store_true")
+    init.add_argument("--json", action="store_true")
+    init.set_defaults(func=cmd_init)
+
+    ask = sub.add_parser("ask", help="one turn through the full engine")
+    ask.add_argument("text")
+    ask.add_argument("--json", action="store_true")
+    ask.set_defaults(func=cmd_ask)
+
+    chat = sub.add_parser("chat", help="an interactive terminal chat")
+    chat.set_defaults(func=cmd_chat)
+
+    evaluate = sub.add_parser("eval", help="measure intents or the whole engine on a CSV")
+    evaluate.add_argument("target", choices=["intents", "engine"])
+    evaluate.add_argument("--train")
+    evaluate.add_argument("--test", required=True)
+    evaluate.add_argument("--text-col", default="text")
+    evaluate.add_argument("--label-col", default="category")
+    evaluate.add_argument("--oos-label")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(func=cmd_eval)
+
+    bench = sub.add_parser("bench", help="latency of full turns against a bare graph")
+    bench.add_argument("target", choices=["engine"])
+    bench.add_argument("--turns", type=int, default=200)
+    bench.add_argument("--concurrency", type=int, default=4)
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    warnings.filterwarnings("ignore")
+    logging.basicConfig(level=os.environ.get("CONCIERGE_LOG_LEVEL", "WARNING"))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one line on stderr, never a traceback
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"concierge: error: {message}", file=sys.stderr)
+        logging.getLogger("concierge").debug("command failed", exc_info=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Typed settings, read from the environment (and a `.env` file) by pydantic-settings.
+
+`DATABASE_URL` and `REDIS_URL` keep their conventional names; everything else is
+`CONCIERGE_*`. Runtime state (SQLite file, checkpoints, model caches, keys) lives in
+`CONCIERGE_STATE_DIR`, a git-ignored `.state/` folder in the project by default.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of a deployment, with the embedded defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="CONCIERGE_", env_file=".env", extra="ignore")
+
+    state_dir: Path = PROJECT_DIR / ".state"
+    data_dir: Path = PROJECT_DIR / "data" / "demo"
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "CONCIERGE_DATABASE_URL")
+    )
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "CONCIERGE_REDIS_URL")
+    )
+    max_message_chars: int = Field(default=2000, ge=1)
+    chat_rate_limit: str = "30/minute"
+    intent_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Override of the out-of-scope threshold chosen on held-out data when training."""
+    wrong_answer_cost: float = Field(default=1.0, gt=0.0)
+    """How much worse a confident wrong answer is than a clarifying question (threshold tuning)."""
+    min_passage_score: float = Field(default=0.35, ge=0.0)
+    """Relative BM25 score (0-1) below which a passage is not used as grounding."""
+    step_timeout_s: float = Field(default=10.0, gt=0.0)
+    """Time budget of one workflow step (one agent run)."""
+    demo_password: str | None = None
+    model_dir: Path | None = None
+    """Where trained models are cached (default: `models/` in the state folder)."""
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.state_dir / 'concierge.sqlite'}"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.model_dir or self.state_dir / "models"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.state_dir / "checkpoints.sqlite"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own `Settings(...)` instead)."""
+    return Settings()

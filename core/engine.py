@@ -1,0 +1,70 @@
+"""The engine: a data pack's trained agents and the compiled workflow, built once.
+
+`Engine.load(settings)` trains (or loads from the model cache) the intent model, builds
+the BM25 index and compiles the workflow with its checkpointer: SqliteSaver on a file in
+the state folder by default, or an in-memory saver for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from agents.answer import OfflineAnswerWriter
+from agents.intent import train_cached
+from agents.retrieval import KnowledgeRetriever
+from core.config import Settings
+from core.datapack import DataPack, load_datapack
+from core.workflow import Agents, TurnState, compile_workflow
+
+
+def sqlite_checkpointer(settings: Settings) -> SqliteSaver:
+    """A SqliteSaver on the state folder's checkpoint file, safe to share across threads."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(settings.checkpoint_path, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    return SqliteSaver(conn)
+
+
+@dataclass
+class Engine:
+    """Trained agents, the compiled graph and how long it took to get them ready."""
+
+    pack: DataPack
+    agents: Agents
+    graph: Any
+    load_seconds: float
+
+    @classmethod
+    def load(cls, settings: Settings, *, checkpointer: Any | None = None) -> Engine:
+        started = time.perf_counter()
+        pack = load_datapack(settings.data_dir)
+        classifier = train_cached(
+            pack.examples, settings.model_cache_dir, wrong_answer_cost=settings.wrong_answer_cost
+        ).with_threshold(settings.intent_threshold)
+        retriever = KnowledgeRetriever(pack.articles)
+        leads = {a.id: retriever.summary_of(a.id) for a in pack.articles}
+        agents = Agents(
+            classifier=classifier,
+            retriever=retriever,
+            writer=OfflineAnswerWriter(leads),
+            titles_by_intent={i: a.title for a in pack.articles for i in a.intents},
+            min_passage_score=settings.min_passage_score,
+        )
+        saver = checkpointer if checkpointer is not None else sqlite_checkpointer(settings)
+        graph = compile_workflow(agents, saver, step_timeout=settings.step_timeout_s)
+        return cls(pack, agents, graph, time.perf_counter() - started)
+
+    def run_turn(self, thread_id: str, text: str, callbacks: list | None = None) -> TurnState:
+        """One turn of the workflow on a conversation's thread."""
+        config = {"configurable": {"thread_id": thread_id}, "callbacks": callbacks or []}
+        return self.graph.invoke({"text": text}, config=config)
+
+
+def memory_checkpointer() -> InMemorySaver:
+    return InMemorySaver()

@@ -1,0 +1,61 @@
+"""The running system: settings, database, engine and services, wired once.
+
+The CLI builds one per process; the Streamlit app keeps one per server in
+`st.cache_resource`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.auth import Principal, add_user, principal_of
+from core.chat import ChatService
+from core.config import Settings, get_settings
+from core.db import create_schema, make_engine, make_sessions
+from core.engine import Engine
+from core.models import User
+from core.ratelimit import ChatRateLimiter
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: DbEngine
+    sessions: sessionmaker[Session]
+    engine: Engine
+    chat: ChatService
+
+    @classmethod
+    def start(
+        cls, settings: Settings | None = None, *, checkpointer: Any | None = None,
+        rate_limit: bool = True, engine: Engine | None = None,
+    ) -> Runtime:
+        """Wire everything; pass `engine` to share an already loaded one."""
+        settings = settings or get_settings()
+        db = make_engine(settings)
+        create_schema(db)
+        sessions = make_sessions(db)
+        engine = engine or Engine.load(settings, checkpointer=checkpointer)
+        limiter = ChatRateLimiter(settings.chat_rate_limit, _limits_uri(settings)) if rate_limit else None
+        chat = ChatService(engine, sessions, max_message_chars=settings.max_message_chars,
+                           limiter=limiter)
+        return cls(settings, db, sessions, engine, chat)
+
+    def local_user(self, username: str = "cli") -> Principal:
+        """The terminal's own customer account, created on first use with a random password."""
+        with self.sessions.begin() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                user = add_user(session, username, secrets.token_urlsafe(24), "customer")
+            return principal_of(user)
+
+
+def _limits_uri(settings: Settings) -> str | None:
+    url = settings.redis_url
+    return url if url and url.startswith(("redis://", "rediss://")) else None

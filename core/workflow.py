@@ -1,0 +1,222 @@
+"""The turn workflow: a LangGraph StateGraph over the three agents.
+
+classify_intent -> decide_route -> one of
+    retrieve_passages -> write_answer | reply_smalltalk | ask_clarification | hand_off
+
+Each conversation is a LangGraph thread, so `topic` and `topic_text` carry over between
+turns and a follow-up ("and how long does that take?") is read together with the turn
+that set the topic. Transient errors are retried by LangGraph's RetryPolicy; a node that
+still fails goes to `apologise`, the graph's error handler, which replies politely,
+offers a person and records the error. `build_workflow(agents)` returns the builder;
+`compile_workflow(agents, checkpointer)` the runnable graph.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Literal, TypedDict, get_args
+
+from langgraph.errors import NodeError
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, RetryPolicy
+
+from agents.answer import (
+    APOLOGY_REPLY,
+    HANDOFF_REPLY,
+    SMALLTALK_REPLIES,
+    AnswerWriter,
+    clarifying_question,
+    compose_reply,
+)
+from agents.intent import IntentClassifier, IntentPrediction
+from agents.retrieval import KnowledgeRetriever, Passage
+
+Step = Literal["retrieve_passages", "reply_smalltalk", "ask_clarification", "hand_off"]
+HANDOFF_INTENTS = frozenset({"human_agent"})
+_FOLLOW_UP = re.compile(
+    r"^(and|also|but|so|what about|how about|then)\b|\b(that|it|this|those|these|they|them|there)\b",
+    re.IGNORECASE,
+)
+
+
+class TurnState(TypedDict, total=False):
+    """Everything a turn reads and writes; the topic fields persist across turns."""
+
+    text: str
+    """The customer's message this turn (already validated by the chat service)."""
+    query: str
+    """What retrieval searches: the message, joined to the topic text on a follow-up."""
+    follow_up: bool
+    """Whether this message was read as a follow-up to the previous topic."""
+    intent: str
+    """The predicted intent, or `out_of_scope` under the confidence threshold."""
+    confidence: float
+    """Calibrated confidence of the best intent."""
+    best_guess: str
+    """The model's best intent even when out of scope."""
+    alternatives: list[tuple[str, float]]
+    """Runner-up intents with probabilities."""
+    route: str
+    """The branch taken: answer, smalltalk, clarify, handoff or error."""
+    passages: list[dict]
+    """Retrieved passages (as dicts) with scores."""
+    answer: str
+    """The reply text shown to the customer."""
+    sources: list[dict]
+    """Articles the reply is grounded on: id, title, score."""
+    error: str | None
+    """What failed this turn, if anything."""
+    topic: str | None
+    """The last intent that was answered: the context for a follow-up."""
+    topic_text: str | None
+    """The message that set `topic`."""
+
+
+@dataclass(frozen=True)
+class Agents:
+    """The trained agents a workflow runs, plus the answer guard's settings."""
+
+    classifier: IntentClassifier
+    retriever: KnowledgeRetriever
+    writer: AnswerWriter
+    titles_by_intent: dict[str, str]
+    min_passage_score: float = 0.35
+
+
+def looks_like_follow_up(text: str) -> bool:
+    """Short messages that lean on earlier context ("and how long does that take?")."""
+    return len(text.split()) <= 10 and bool(_FOLLOW_UP.search(text))
+
+
+def read_intent(classifier: IntentClassifier, state: TurnState) -> tuple[IntentPrediction, bool]:
+    """The intent of this message, read with the previous topic when it is a follow-up."""
+    text = state["text"]
+    alone = classifier.predict(text)
+    topic_text = state.get("topic_text")
+    if not topic_text or not looks_like_follow_up(text):
+        return alone, False
+    together = classifier.predict(f"{topic_text} {text}")
+    if together.in_scope and (not alone.in_scope or together.confidence >= alone.confidence):
+        return together, True
+    return alone, False
+
+
+def choose_step(state: TurnState) -> Step:
+    """Pure routing on the predicted intent."""
+    intent = state["intent"]
+    if intent in HANDOFF_INTENTS:
+        return "hand_off"
+    if intent in SMALLTALK_REPLIES:
+        return "reply_smalltalk"
+    if intent == "out_of_scope":
+        return "ask_clarification"
+    return "retrieve_passages"
+
+
+def next_step(state: TurnState) -> Step:
+    """The conditional edge: follow the step `decide_route` recorded; reject anything else."""
+    step = state.get("route")
+    if step not in get_args(Step):
+        raise ValueError(f"unknown route {step!r}")
+    return step  # type: ignore[return-value]
+
+
+def build_workflow(agents: Agents) -> StateGraph:
+    """The workflow's builder, wired to these agents."""
+
+    def classify_intent(state: TurnState) -> TurnState:
+        prediction, follow_up = read_intent(agents.classifier, state)
+        text = state["text"]
+        return {
+            "intent": prediction.intent,
+            "confidence": prediction.confidence,
+            "best_guess": prediction.best_guess,
+            "alternatives": prediction.alternatives,
+            "follow_up": follow_up,
+            "query": f"{state.get('topic_text')} {text}" if follow_up else text,
+            "passages": [],
+            "sources": [],
+            "answer": "",
+            "error": None,
+        }
+
+    def decide_route(state: TurnState) -> TurnState:
+        return {"route": choose_step(state)}
+
+    def retrieve_passages(state: TurnState) -> TurnState:
+        intent = state["intent"]
+        passages = agents.retriever.search(state["query"], intent=intent, k=3)
+        return {"passages": [asdict(p) for p in passages]}
+
+    def write_answer(state: TurnState) -> TurnState:
+        passages = [Passage(**p) for p in state["passages"]]
+        reply = compose_reply(
+            state["query"],
+            passages,
+            agents.writer,
+            intent_in_scope=state["intent"] != "out_of_scope",
+            min_score=agents.min_passage_score,
+            options=options_for(agents, state),
+        )
+        update: TurnState = {
+            "answer": reply.text,
+            "route": reply.route,
+            "sources": [asdict(s) for s in reply.sources],
+        }
+        if reply.route == "answer":
+            update |= {"topic": state["intent"], "topic_text": state["query"]}
+        return update
+
+    def reply_smalltalk(state: TurnState) -> TurnState:
+        return {"answer": SMALLTALK_REPLIES[state["intent"]], "route": "smalltalk"}
+
+    def ask_clarification(state: TurnState) -> TurnState:
+        return {"answer": clarifying_question(options_for(agents, state)), "route": "clarify"}
+
+    def hand_off(state: TurnState) -> TurnState:
+        return {"answer": HANDOFF_REPLY, "route": "handoff"}
+
+    def apologise(state: TurnState, error: NodeError) -> Command:
+        message = f"{error.node}: {type(error.error).__name__}: {error.error}"
+        update = {"answer": APOLOGY_REPLY, "route": "error", "error": message[:500]}
+        return Command(update=update, goto=END)
+
+    builder = StateGraph(TurnState)
+    builder.set_node_defaults(
+        retry_policy=RetryPolicy(max_attempts=3, initial_interval=0.05, retry_on=_transient),
+        error_handler=apologise,
+    )
+    builder.add_node("classify_intent", classify_intent)
+    builder.add_node("decide_route", decide_route)
+    builder.add_node("retrieve_passages", retrieve_passages)
+    builder.add_node("write_answer", write_answer)
+    builder.add_node("reply_smalltalk", reply_smalltalk)
+    builder.add_node("ask_clarification", ask_clarification)
+    builder.add_node("hand_off", hand_off)
+    builder.add_edge(START, "classify_intent")
+    builder.add_edge("classify_intent", "decide_route")
+    builder.add_conditional_edges("decide_route", next_step)
+    builder.add_edge("retrieve_passages", "write_answer")
+    for last in ("write_answer", "reply_smalltalk", "ask_clarification", "hand_off"):
+        builder.add_edge(last, END)
+    return builder
+
+
+def options_for(agents: Agents, state: TurnState) -> list[str]:
+    """Article titles of the likeliest intents: the choices a clarifying question offers."""
+    ranked = [state.get("best_guess", "")] + [label for label, _ in state.get("alternatives", [])]
+    titles = [agents.titles_by_intent[i] for i in ranked if i in agents.titles_by_intent]
+    return list(dict.fromkeys(titles))[:3]
+
+
+def _transient(error: Exception) -> bool:
+    """Errors worth another try: timeouts and dropped connections, not bugs."""
+    return isinstance(error, (TimeoutError, ConnectionError))
+
+
+def compile_workflow(agents: Agents, checkpointer: object | None = None, step_timeout: float | None = None):
+    """The runnable graph; `step_timeout` bounds each step (one agent run) in seconds."""
+    graph = build_workflow(agents).compile(checkpointer=checkpointer)  # type: ignore[arg-type]
+    graph.step_timeout = step_timeout
+    return graph

@@ -1,0 +1,83 @@
+"""Intent agent: trained on the demo pack, checked on messages written for these tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agents.intent import OUT_OF_SCOPE, IntentClassifier, choose_threshold, train_cached
+
+# Written for this test; none of these sentences is in the data pack.
+MESSAGES = [
+    ("it's been two weeks and my new card is still not in the mailbox", "card_arrival"),
+    ("somebody nicked my wallet with my bank card inside", "lost_or_stolen_card"),
+    ("I typed the wrong pin too many times and now it is locked", "pin_blocked"),
+    ("what do you charge for sending euros abroad with swift", "transfer_fee_charged"),
+    ("can i add my card to apple wallet", "apple_pay_or_google_pay"),
+    ("the cash machine kept my card", "card_swallowed"),
+    ("how do I shut down my account for good", "terminate_account"),
+    ("good morning!", "greeting"),
+    ("cheers, that sorted it", "thanks"),
+    ("let me talk to an actual human please", "human_agent"),
+    ("I want to file a formal complaint about how I was treated", "complaint"),
+]
+
+
+@pytest.fixture(scope="module")
+def classifier(engine) -> IntentClassifier:
+    return engine.agents.classifier
+
+
+@pytest.mark.parametrize(("message", "expected"), MESSAGES)
+def test_predicts_the_intent(classifier: IntentClassifier, message: str, expected: str) -> None:
+    prediction = classifier.predict(message)
+    assert prediction.best_guess == expected
+    assert prediction.intent == expected, f"confidence {prediction.confidence:.2f} under threshold"
+
+
+def test_prediction_has_calibrated_confidence_and_runners_up(classifier: IntentClassifier) -> None:
+    prediction = classifier.predict("my card has not arrived")
+    assert 0.0 < prediction.confidence <= 1.0
+    assert len(prediction.alternatives) == 3
+    assert all(p <= prediction.confidence for _, p in prediction.alternatives)
+    assert prediction.best_guess not in {label for label, _ in prediction.alternatives}
+
+
+@pytest.mark.parametrize("message", ["qwzx plorb vrrk", "what's the capital of Mongolia", "🍕🍕🍕"])
+def test_unrelated_text_is_out_of_scope(classifier: IntentClassifier, message: str) -> None:
+    prediction = classifier.predict(message)
+    assert prediction.intent == OUT_OF_SCOPE
+    assert not prediction.in_scope
+
+
+def test_threshold_maximises_right_minus_wrong() -> None:
+    confidence = np.array([0.95, 0.9, 0.8, 0.6, 0.5, 0.3])
+    correct = np.array([True, True, True, False, False, True])
+    assert choose_threshold(confidence, correct, wrong_cost=1.0) == 0.8
+    # when every answer is wrong nothing should be answered
+    assert choose_threshold(confidence, np.zeros(6, bool), 1.0) > confidence.max()
+
+
+def test_oos_rows_tune_the_threshold_but_are_not_a_class() -> None:
+    examples = [(f"card {w} arrive", "card_arrival") for w in "abcdefgh"]
+    examples += [(f"pin {w} blocked", "pin_blocked") for w in "abcdefgh"]
+    examples += [(f"weather {w} today", "oos") for w in "abcdefgh"]
+    model = IntentClassifier.train(examples, oos_label="oos")
+    assert model.labels == ["card_arrival", "pin_blocked"]
+    assert 0.0 < model.threshold <= 1.0
+
+
+def test_trained_model_is_cached_by_data_hash(tmp_path, monkeypatch) -> None:
+    examples = [(f"card {w} arrive", "card_arrival") for w in "abcdef"]
+    examples += [(f"pin {w} blocked", "pin_blocked") for w in "abcdef"]
+    first = train_cached(examples, tmp_path)
+    assert len(list(tmp_path.glob("intent-*.joblib"))) == 1
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("retrained although the data did not change")
+
+    monkeypatch.setattr(IntentClassifier, "train", no_training)
+    again = train_cached(examples, tmp_path)
+    assert again.threshold == first.threshold and again.labels == first.labels
+    with pytest.raises(AssertionError):
+        train_cached(examples + [("card z arrive", "card_arrival")], tmp_path)

@@ -1,0 +1,60 @@
+"""Retrieval agent: right article, intent boost, and speed on a large index."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from agents.retrieval import Article, KnowledgeRetriever
+
+
+@pytest.mark.parametrize(
+    ("query", "article_id"),
+    [
+        ("how long until my card is delivered", "kb-card-delivery-estimate"),
+        ("change my pin number", "kb-change-pin"),
+        ("cancel a transfer I just made", "kb-cancel-transfer"),
+        ("close my account", "kb-terminate-account"),
+    ],
+)
+def test_finds_the_article(engine, query: str, article_id: str) -> None:
+    passages = engine.agents.retriever.search(query, k=3)
+    assert article_id in [p.article_id for p in passages]
+
+
+def test_intent_boost_puts_the_intents_article_first(engine) -> None:
+    retriever = engine.agents.retriever
+    query = "it still hasn't come"
+    boosted = retriever.search(query, intent="card_arrival", k=3)
+    assert boosted[0].article_id == "kb-card-arrival"
+    assert boosted[0].intent_match
+
+
+def test_scores_are_relative_and_unknown_words_score_nothing(engine) -> None:
+    retriever = engine.agents.retriever
+    assert retriever.search("zyxxq blorft", k=3) == []
+    strong = retriever.search("change my PIN", k=1)[0].score
+    weak = retriever.search("change my PIN while skydiving over volcanoes in Patagonia", k=1)[0].score
+    assert 0.0 < weak < strong <= 1.0
+
+
+def _synthetic_articles(n: int) -> list[Article]:
+    words = [f"w{i}" for i in range(3000)]
+    articles = []
+    for i in range(n):
+        body = f"# Topic {i}\n\nLead {words[i % 3000]} {words[(i * 7) % 3000]}.\n\n"
+        body += f"## Details\n\n{words[(i * 13) % 3000]} {words[(i * 17) % 3000]} fees limits"
+        articles.append(Article(f"a{i}", f"Topic {i}", (f"intent{i % 80}",), (), body))
+    return articles
+
+
+def test_stays_fast_with_ten_thousand_sections() -> None:
+    retriever = KnowledgeRetriever(_synthetic_articles(6000))
+    assert retriever.size >= 10_000
+    retriever.search("w5 fees", intent="intent5")
+    started = time.perf_counter()
+    for i in range(100):
+        result = retriever.search(f"w{i} w{i * 7} fees", intent=f"intent{i % 80}", k=3)
+    per_query_ms = (time.perf_counter() - started) * 10
+    assert result and per_query_ms < 25, per_query_ms

@@ -1,0 +1,121 @@
+"""ChatService: persistence order, bad input, ownership, failures."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from core.auth import Principal
+from core.chat import ChatService, ConversationNotFound, NotAllowed
+from core.models import Message, Turn
+from core.ratelimit import ChatRateLimiter, RateLimited
+from core.runtime import Runtime
+from core.validation import InvalidMessage
+
+
+@pytest.fixture
+def runtime(settings, engine) -> Runtime:
+    return Runtime.start(settings, rate_limit=False, engine=engine)
+
+
+def count(runtime: Runtime, model) -> int:
+    with runtime.sessions() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_a_turn_is_stored_with_its_reply(runtime: Runtime) -> None:
+    alice = runtime.local_user("alice")
+    reply = runtime.chat.send(alice, None, "how do I freeze my card, I think it was stolen")
+    assert reply.route == "answer" and reply.sources and reply.latency_ms > 0
+    history = runtime.chat.history(alice, reply.conversation_id)
+    assert [m.role for m in history] == ["customer", "assistant"]
+    assert history[0].status == "answered"
+    with runtime.sessions() as session:
+        turn = session.get(Turn, reply.turn_id)
+        assert turn.intent == reply.intent and turn.route == "answer" and turn.status == "ok"
+
+
+BAD_INPUTS = [
+    ("", "type a message"),
+    ("   \n\t ", "type a message"),
+    ("x" * 2001, "limit is 2,000"),
+    ("hello\x00world", "control characters"),
+    ("bell\x07", "control characters"),
+    ("broken \ud800 surrogate", "invalid characters"),
+    (b"\xff\xfe\xfa", "invalid UTF-8"),
+    (None, "must be text"),
+]
+
+
+@pytest.mark.parametrize(("text", "says"), BAD_INPUTS)
+def test_bad_input_gets_a_clear_message_and_stores_nothing(runtime: Runtime, text, says) -> None:
+    alice = runtime.local_user("alice")
+    conversation = runtime.chat.start_conversation(alice)
+    with pytest.raises(InvalidMessage, match=says):
+        runtime.chat.send(alice, conversation, text)
+    assert count(runtime, Message) == 0 and count(runtime, Turn) == 0
+
+
+def test_limit_is_configurable(runtime: Runtime) -> None:
+    runtime.chat.max_message_chars = 10
+    with pytest.raises(InvalidMessage, match="limit is 10"):
+        runtime.chat.send(runtime.local_user("alice"), None, "a bit more than ten")
+
+
+def test_another_customers_conversation_is_refused(runtime: Runtime) -> None:
+    alice, bob = runtime.local_user("alice"), runtime.local_user("bob")
+    reply = runtime.chat.send(alice, None, "hello")
+    for conversation_id in (reply.conversation_id, 99999, "1", True):
+        with pytest.raises(ConversationNotFound):
+            runtime.chat.send(bob, conversation_id, "show me that")
+    with pytest.raises(ConversationNotFound):
+        runtime.chat.history(bob, reply.conversation_id)
+    assert [c.id for c in runtime.chat.conversations(bob)] == []
+    assert count(runtime, Message) == 2
+
+
+def test_a_role_without_chat_permission_is_refused(runtime: Runtime) -> None:
+    with pytest.raises(NotAllowed):
+        runtime.chat.send(Principal(1, "x", "nobody"), None, "hi")
+
+
+class BrokenEngine:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+    def run_turn(self, thread_id, text, callbacks=None):
+        raise self.error
+
+
+def test_engine_failure_still_answers_and_stores_the_error(runtime: Runtime) -> None:
+    runtime.chat.engine = BrokenEngine(RuntimeError("model file corrupt"))
+    reply = runtime.chat.send(runtime.local_user("alice"), None, "where is my card")
+    assert reply.route == "error" and reply.status == "error" and "person" in reply.text
+    with runtime.sessions() as session:
+        turn = session.get(Turn, reply.turn_id)
+        assert turn.status == "error" and "model file corrupt" in turn.error
+
+
+def test_a_crash_mid_turn_leaves_the_question_on_record(runtime: Runtime) -> None:
+    runtime.chat.engine = BrokenEngine(SystemExit("process killed"))
+    alice = runtime.local_user("alice")
+    with pytest.raises(SystemExit):
+        runtime.chat.send(alice, None, "my transfer has not arrived")
+    with runtime.sessions() as session:
+        pending = session.scalars(select(Message)).all()
+    assert [(m.body, m.status) for m in pending] == [("my transfer has not arrived", "pending")]
+
+
+def test_chat_rate_limit(runtime: Runtime) -> None:
+    runtime.chat.limiter = ChatRateLimiter("2/minute")
+    alice = runtime.local_user("alice")
+    runtime.chat.send(alice, None, "hi")
+    runtime.chat.send(alice, None, "hi")
+    with pytest.raises(RateLimited, match="wait a moment"):
+        runtime.chat.send(alice, None, "hi")
+    runtime.chat.send(runtime.local_user("bob"), None, "hi")  # others are not affected
+
+
+def test_service_is_usable_without_runtime(engine, runtime: Runtime) -> None:
+    service = ChatService(engine, runtime.sessions)
+    assert service.send(runtime.local_user("carol"), None, "thank you").route == "smalltalk"

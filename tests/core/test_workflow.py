@@ -1,0 +1,98 @@
+"""Workflow: routing, follow-ups, retries and the error handler, on an in-memory checkpointer."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from core.workflow import choose_step, compile_workflow, looks_like_follow_up, next_step
+
+
+def run(graph, text: str, thread: str | None = None) -> dict:
+    return graph.invoke({"text": text}, {"configurable": {"thread_id": thread or uuid.uuid4().hex}})
+
+
+@pytest.fixture(scope="module")
+def graph(engine):
+    return compile_workflow(engine.agents, InMemorySaver())
+
+
+@pytest.mark.parametrize(
+    ("text", "route"),
+    [
+        ("hello there", "smalltalk"),
+        ("thanks a lot", "smalltalk"),
+        ("can I speak with a real person", "handoff"),
+        ("blue whales sing in the deep ocean at night", "clarify"),
+        ("how do I get a disposable virtual card", "answer"),
+    ],
+)
+def test_routes(graph, text: str, route: str) -> None:
+    state = run(graph, text)
+    assert state["route"] == route
+    assert state["answer"]
+    assert bool(state["sources"]) == (route == "answer")
+
+
+def test_routing_is_pure_and_rejects_unknown_routes() -> None:
+    assert choose_step({"intent": "human_agent"}) == "hand_off"
+    assert choose_step({"intent": "out_of_scope"}) == "ask_clarification"
+    assert choose_step({"intent": "card_arrival"}) == "retrieve_passages"
+    with pytest.raises(ValueError):
+        next_step({"route": "somewhere"})
+
+
+def test_follow_up_uses_the_previous_topic(graph) -> None:
+    thread = uuid.uuid4().hex
+    first = run(graph, "I need to send money to my brother's account in Spain", thread)
+    assert first["route"] == "answer"
+    follow = run(graph, "and how long does that take?", thread)
+    assert follow["follow_up"] is True
+    assert follow["intent"].startswith("transfer"), follow["intent"]
+    alone = run(graph, "and how long does that take?")
+    assert alone["follow_up"] is False
+
+
+def test_follow_up_detector() -> None:
+    assert looks_like_follow_up("and what about fees?")
+    assert looks_like_follow_up("how long does it take")
+    assert not looks_like_follow_up("I lost my card yesterday at the station")
+
+
+def test_each_turn_starts_clean(graph) -> None:
+    thread = uuid.uuid4().hex
+    run(graph, "how do I change my PIN", thread)
+    state = run(graph, "hi", thread)
+    assert state["route"] == "smalltalk" and state["sources"] == [] and state["passages"] == []
+
+
+class FlakyRetriever:
+    def __init__(self, inner, failures: int, error: type[Exception]):
+        self.inner, self.failures, self.error = inner, failures, error
+
+    def search(self, *args, **kwargs):
+        if self.failures > 0:
+            self.failures -= 1
+            raise self.error("index unavailable")
+        return self.inner.search(*args, **kwargs)
+
+
+def test_transient_errors_are_retried(engine) -> None:
+    agents = dataclasses.replace(
+        engine.agents, retriever=FlakyRetriever(engine.agents.retriever, 2, ConnectionError)
+    )
+    state = run(compile_workflow(agents, InMemorySaver()), "how do I change my PIN")
+    assert state["route"] == "answer" and not state.get("error")
+
+
+def test_a_failing_agent_gets_an_apology_and_keeps_the_error(engine) -> None:
+    agents = dataclasses.replace(
+        engine.agents, retriever=FlakyRetriever(engine.agents.retriever, 99, RuntimeError)
+    )
+    state = run(compile_workflow(agents, InMemorySaver()), "how do I change my PIN")
+    assert state["route"] == "error"
+    assert "person" in state["answer"]
+    assert "retrieve_passages" in state["error"] and "RuntimeError" in state["error"]
