@@ -80,7 +80,8 @@ def bench_engine(settings: Settings, turns: int, concurrency: int, seed: int = 7
         threads = [uuid.uuid4().hex for _ in conversations]
         floor_jobs = [
             (lambda th=rng.choice(threads), t=rng.choice(texts):
-             floor.invoke({"text": t}, {"configurable": {"thread_id": th}}))
+             floor.invoke({"text": t}, {"configurable": {"thread_id": th}},
+                          durability=local.checkpoint_durability))
             for _ in range(turns)
         ]
         _timed(jobs[: min(50, turns)], concurrency)  # warm-up: caches, connections

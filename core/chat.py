@@ -16,11 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.answer import APOLOGY_REPLY
+from core import chat_store
 from core.auth import Principal
 from core.engine import Engine
-from core.models import Conversation, Message, Turn, utcnow
+from core.models import Conversation, Message
 from core.ratelimit import ChatRateLimiter
 from core.validation import clean_message
+
+
+_NOT_FOUND = "That conversation doesn't exist or isn't yours."
 
 
 class NotAllowed(PermissionError):
@@ -79,12 +83,11 @@ class ChatService:
         if conversation_id is None:
             conversation_id = self.start_conversation(user, title=_title_from(text))
         with self.sessions.begin() as session:
-            conversation = _owned(session, user, conversation_id)
-            question = Message(conversation_id=conversation.id, role="customer", body=text,
-                               status="pending")
-            session.add(question)
-            session.flush()
-            question_id, thread_id = question.id, conversation.thread_id
+            thread_id = _owned_thread(session, user, conversation_id)
+            question_id = chat_store.add_message(
+                session, conversation_id=conversation_id, role="customer", body=text,
+                status="pending",
+            )
         started = time.perf_counter()
         try:
             state = self.engine.run_turn(thread_id, text)
@@ -99,20 +102,18 @@ class ChatService:
         error = state.get("error")
         intent = state.get("intent")
         with self.sessions.begin() as session:
-            reply = Message(conversation_id=conversation_id, role="assistant", body=state["answer"])
-            session.add(reply)
-            session.flush()
-            turn = Turn(
-                conversation_id=conversation_id, question_id=question_id, reply_id=reply.id,
-                intent=intent, confidence=state.get("confidence"), route=state["route"],
-                sources=state.get("sources", []), latency_ms=latency_ms,
+            reply_id = chat_store.add_message(
+                session, conversation_id=conversation_id, role="assistant",
+                body=state["answer"], status="answered",
+            )
+            turn_id = chat_store.add_turn(
+                session, conversation_id=conversation_id, question_id=question_id,
+                reply_id=reply_id, intent=intent, confidence=state.get("confidence"),
+                route=state["route"], sources=state.get("sources", []), latency_ms=latency_ms,
                 status="error" if error else "ok", error=error,
             )
-            session.add(turn)
-            session.get(Message, question_id).status = "answered"  # type: ignore[union-attr]
-            session.get(Conversation, conversation_id).updated_at = utcnow()  # type: ignore[union-attr]
-            session.flush()
-            turn_id = turn.id
+            chat_store.mark_answered(session, conversation_id=conversation_id,
+                                     question_id=question_id)
         return ChatReply(
             text=state["answer"], intent=intent, confidence=state.get("confidence"),
             route=state["route"], sources=state.get("sources", []), latency_ms=latency_ms,
@@ -145,13 +146,24 @@ def _require(user: Principal, permission: str) -> None:
         raise NotAllowed("You don't have permission to do that.")
 
 
-def _owned(session: Session, user: Principal, conversation_id: int) -> Conversation:
+def _check_id(conversation_id: object) -> int:
     if isinstance(conversation_id, bool) or not isinstance(conversation_id, int):
-        raise ConversationNotFound("That conversation doesn't exist or isn't yours.")
-    conversation = session.get(Conversation, conversation_id)
+        raise ConversationNotFound(_NOT_FOUND)
+    return conversation_id
+
+
+def _owned(session: Session, user: Principal, conversation_id: int) -> Conversation:
+    conversation = session.get(Conversation, _check_id(conversation_id))
     if conversation is None or conversation.user_id != user.id:
-        raise ConversationNotFound("That conversation doesn't exist or isn't yours.")
+        raise ConversationNotFound(_NOT_FOUND)
     return conversation
+
+
+def _owned_thread(session: Session, user: Principal, conversation_id: int) -> str:
+    found = chat_store.conversation_owner_and_thread(session, _check_id(conversation_id))
+    if found is None or found[0] != user.id:
+        raise ConversationNotFound(_NOT_FOUND)
+    return found[1]
 
 
 def _title_from(text: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +40,8 @@ class Settings(BaseSettings):
     """Relative BM25 score (0-1) below which a passage is not used as grounding."""
     step_timeout_s: float = Field(default=10.0, gt=0.0)
     """Time budget of one workflow step (one agent run)."""
+    checkpoint_durability: Literal["exit", "async", "sync"] = "exit"
+    """When LangGraph writes a turn's checkpoint: once at the end (exit) or after every step."""
     demo_password: str | None = None
     model_dir: Path | None = None
     """Where trained models are cached (default: `models/` in the state folder)."""

@@ -17,7 +17,12 @@ def make_engine(settings: Settings) -> Engine:
     url = settings.sqlalchemy_url
     if url.startswith("sqlite"):
         settings.state_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # One connection, handed out in turn: SQLite has one writer anyway, and queueing
+        # here is fair and fast where SQLite's busy-wait backs off by sleeping.
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=1, max_overflow=0, pool_timeout=60,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -26,6 +31,7 @@ def make_engine(settings: Settings) -> Engine:
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

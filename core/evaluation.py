@@ -58,11 +58,13 @@ def evaluate_intents(
         "n": len(test),
         "threshold": round(model.threshold, 4),
     }
-    if oos_label:
-        chosen = np.array([p.intent for p in predictions], dtype=object)
+    if oos_label:  # out of scope is then a possible answer: score the thresholded intent
+        chosen = np.array([oos_label if p.intent == OUT_OF_SCOPE else p.intent
+                           for p in predictions], dtype=object)
         oos = gold == oos_label
+        result["accuracy"] = round(float(np.mean(chosen == gold)), 4)
         result["in_scope_accuracy"] = round(float(np.mean(chosen[~oos] == gold[~oos])), 4)
-        result["oos_recall"] = round(float(np.mean(chosen[oos] == OUT_OF_SCOPE)), 4) if oos.any() else None
+        result["oos_recall"] = round(float(np.mean(chosen[oos] == oos_label)), 4) if oos.any() else None
     return result
 
 

@@ -1,6 +1,6 @@
 """The turn workflow: a LangGraph StateGraph over the three agents.
 
-classify_intent -> decide_route -> one of
+classify_intent -(route_turn)-> one of
     retrieve_passages -> write_answer | reply_smalltalk | ask_clarification | hand_off
 
 Each conversation is a LangGraph thread, so `topic` and `topic_text` carry over between
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Literal, TypedDict, get_args
+from typing import Literal, TypedDict
 
 from langgraph.errors import NodeError
 from langgraph.graph import END, START, StateGraph
@@ -29,7 +29,7 @@ from agents.answer import (
     clarifying_question,
     compose_reply,
 )
-from agents.intent import IntentClassifier, IntentPrediction
+from agents.intent import OUT_OF_SCOPE, IntentClassifier, IntentPrediction
 from agents.retrieval import KnowledgeRetriever, Passage
 
 Step = Literal["retrieve_passages", "reply_smalltalk", "ask_clarification", "hand_off"]
@@ -102,24 +102,18 @@ def read_intent(classifier: IntentClassifier, state: TurnState) -> tuple[IntentP
     return alone, False
 
 
-def choose_step(state: TurnState) -> Step:
-    """Pure routing on the predicted intent."""
-    intent = state["intent"]
+def route_turn(state: TurnState) -> Step:
+    """The conditional edge after the intent agent: a pure function of the intent."""
+    intent = state.get("intent")
+    if not isinstance(intent, str) or not intent:
+        raise ValueError(f"cannot route a turn without an intent: {intent!r}")
     if intent in HANDOFF_INTENTS:
         return "hand_off"
     if intent in SMALLTALK_REPLIES:
         return "reply_smalltalk"
-    if intent == "out_of_scope":
+    if intent == OUT_OF_SCOPE:
         return "ask_clarification"
     return "retrieve_passages"
-
-
-def next_step(state: TurnState) -> Step:
-    """The conditional edge: follow the step `decide_route` recorded; reject anything else."""
-    step = state.get("route")
-    if step not in get_args(Step):
-        raise ValueError(f"unknown route {step!r}")
-    return step  # type: ignore[return-value]
 
 
 def build_workflow(agents: Agents) -> StateGraph:
@@ -141,9 +135,6 @@ def build_workflow(agents: Agents) -> StateGraph:
             "error": None,
         }
 
-    def decide_route(state: TurnState) -> TurnState:
-        return {"route": choose_step(state)}
-
     def retrieve_passages(state: TurnState) -> TurnState:
         intent = state["intent"]
         passages = agents.retriever.search(state["query"], intent=intent, k=3)
@@ -155,7 +146,7 @@ def build_workflow(agents: Agents) -> StateGraph:
             state["query"],
             passages,
             agents.writer,
-            intent_in_scope=state["intent"] != "out_of_scope",
+            intent_in_scope=state["intent"] != OUT_OF_SCOPE,
             min_score=agents.min_passage_score,
             options=options_for(agents, state),
         )
@@ -188,15 +179,13 @@ def build_workflow(agents: Agents) -> StateGraph:
         error_handler=apologise,
     )
     builder.add_node("classify_intent", classify_intent)
-    builder.add_node("decide_route", decide_route)
     builder.add_node("retrieve_passages", retrieve_passages)
     builder.add_node("write_answer", write_answer)
     builder.add_node("reply_smalltalk", reply_smalltalk)
     builder.add_node("ask_clarification", ask_clarification)
     builder.add_node("hand_off", hand_off)
     builder.add_edge(START, "classify_intent")
-    builder.add_edge("classify_intent", "decide_route")
-    builder.add_conditional_edges("decide_route", next_step)
+    builder.add_conditional_edges("classify_intent", route_turn)
     builder.add_edge("retrieve_passages", "write_answer")
     for last in ("write_answer", "reply_smalltalk", "ask_clarification", "hand_off"):
         builder.add_edge(last, END)
@@ -204,7 +193,12 @@ def build_workflow(agents: Agents) -> StateGraph:
 
 
 def options_for(agents: Agents, state: TurnState) -> list[str]:
-    """Article titles of the likeliest intents: the choices a clarifying question offers."""
+    """Article titles of the likeliest intents: the choices a clarifying question offers.
+
+    None when the model's best guess is that the message is off-topic altogether.
+    """
+    if state.get("best_guess") == OUT_OF_SCOPE:
+        return []
     ranked = [state.get("best_guess", "")] + [label for label, _ in state.get("alternatives", [])]
     titles = [agents.titles_by_intent[i] for i in ranked if i in agents.titles_by_intent]
     return list(dict.fromkeys(titles))[:3]

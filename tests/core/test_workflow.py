@@ -8,7 +8,7 @@ import uuid
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from core.workflow import choose_step, compile_workflow, looks_like_follow_up, next_step
+from core.workflow import compile_workflow, looks_like_follow_up, route_turn
 
 
 def run(graph, text: str, thread: str | None = None) -> dict:
@@ -38,11 +38,13 @@ def test_routes(graph, text: str, route: str) -> None:
 
 
 def test_routing_is_pure_and_rejects_unknown_routes() -> None:
-    assert choose_step({"intent": "human_agent"}) == "hand_off"
-    assert choose_step({"intent": "out_of_scope"}) == "ask_clarification"
-    assert choose_step({"intent": "card_arrival"}) == "retrieve_passages"
-    with pytest.raises(ValueError):
-        next_step({"route": "somewhere"})
+    assert route_turn({"intent": "human_agent"}) == "hand_off"
+    assert route_turn({"intent": "greeting"}) == "reply_smalltalk"
+    assert route_turn({"intent": "out_of_scope"}) == "ask_clarification"
+    assert route_turn({"intent": "card_arrival"}) == "retrieve_passages"
+    for broken in ({}, {"intent": ""}, {"intent": None}):
+        with pytest.raises(ValueError):
+            route_turn(broken)
 
 
 def test_follow_up_uses_the_previous_topic(graph) -> None:
