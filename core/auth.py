@@ -8,16 +8,24 @@ such as `monitoring:*`.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 
 import bcrypt
+from zxcvbn import zxcvbn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import User
 
 BCRYPT_ROUNDS = 12
+MIN_PASSWORD_CHARS = 12
+MAX_PASSWORD_CHARS = 64
+USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+# A real hash of a random password: unknown usernames are checked against it, so they
+# take as long as known ones and nothing about which usernames exist leaks through timing.
+_DUMMY_HASH = bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(BCRYPT_ROUNDS))
 ROLES: dict[str, frozenset[str]] = {
     "customer": frozenset({"chat:use"}),
     "supervisor": frozenset({"chat:use", "monitoring:*"}),
@@ -57,6 +65,48 @@ def hash_password(password: str) -> str:
 def check_password(password: str, password_hash: str) -> bool:
     raw = password.encode("utf-8")
     return len(raw) <= 72 and bcrypt.checkpw(raw, password_hash.encode())
+
+
+def username_problem(username: str) -> str | None:
+    if not USERNAME.match(username or ""):
+        return "Usernames are 3-32 characters: letters, digits, dots, dashes and underscores."
+    return None
+
+
+def password_problem(password: str, username: str = "", min_chars: int = MIN_PASSWORD_CHARS) -> str | None:
+    """Why a new password is refused (NIST 800-63B style: length and guessability), or None."""
+    if len(password) < min_chars:
+        return f"Use at least {min_chars} characters."
+    if len(password) > MAX_PASSWORD_CHARS or len(password.encode("utf-8")) > 72:
+        return f"Use at most {MAX_PASSWORD_CHARS} characters (72 bytes)."
+    if username and username.lower() in password.lower():
+        return "The password must not contain your username."
+    if zxcvbn(password, user_inputs=[username] if username else [])["score"] < 3:
+        return "That password is too common or easy to guess; try a longer phrase of unrelated words."
+    return None
+
+
+def authenticate(session: Session, username: str, password: str) -> Principal | None:
+    """The user for these credentials, or None; the same work whether or not the user exists."""
+    user = session.scalar(select(User).where(User.username == username)) if username else None
+    stored = user.password_hash.encode() if user else _DUMMY_HASH
+    raw = password.encode("utf-8")
+    ok = bcrypt.checkpw(raw[:72], stored) and len(raw) <= 72
+    if not ok or user is None or not user.is_active:
+        return None
+    return principal_of(user)
+
+
+def sign_up(session: Session, username: str, password: str, confirm: str) -> Principal:
+    """A new customer account, or AuthError saying what to change."""
+    username = username.strip()
+    problem = username_problem(username)
+    if not problem and password != confirm:
+        problem = "The two passwords don't match."
+    problem = problem or password_problem(password, username)
+    if problem:
+        raise AuthError(problem)
+    return principal_of(add_user(session, username, password, "customer"))
 
 
 def generate_password() -> str:

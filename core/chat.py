@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -19,11 +21,12 @@ from agents.answer import APOLOGY_REPLY
 from core import chat_store
 from core.auth import Principal
 from core.engine import Engine
-from core.models import Conversation, Message
+from core.models import Conversation, Feedback, Message, Turn, utcnow
 from core.ratelimit import ChatRateLimiter
 from core.validation import clean_message
 
 
+_TURN_WORKERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="turn")
 _NOT_FOUND = "That conversation doesn't exist or isn't yours."
 
 
@@ -50,6 +53,20 @@ class ChatReply:
     status: str = "ok"
 
 
+@dataclass(frozen=True)
+class TranscriptEntry:
+    """One stored message, with its turn's details when it is a reply."""
+
+    role: str
+    text: str
+    status: str
+    turn_id: int | None = None
+    sources: list[dict] = field(default_factory=list)
+    intent: str | None = None
+    confidence: float | None = None
+    feedback: int | None = None
+
+
 class ChatService:
     def __init__(
         self,
@@ -58,11 +75,13 @@ class ChatService:
         *,
         max_message_chars: int = 2000,
         limiter: ChatRateLimiter | None = None,
+        turn_timeout_s: float = 20.0,
     ):
         self.engine = engine
         self.sessions = sessions
         self.max_message_chars = max_message_chars
         self.limiter = limiter
+        self.turn_timeout_s = turn_timeout_s
 
     def start_conversation(self, user: Principal, title: str = "New conversation") -> int:
         _require(user, "chat:use")
@@ -89,13 +108,25 @@ class ChatService:
                 status="pending",
             )
         started = time.perf_counter()
-        try:
-            state = self.engine.run_turn(thread_id, text)
-        except Exception as exc:  # the customer still gets an answer; the turn keeps the error
-            state = {"answer": APOLOGY_REPLY, "route": "error",
-                     "error": f"{type(exc).__name__}: {exc}"[:500]}
+        state = self._run_within_budget(thread_id, text)
         latency_ms = (time.perf_counter() - started) * 1000
         return self._store_reply(conversation_id, question_id, state, latency_ms)
+
+    def _run_within_budget(self, thread_id: str, text: str) -> dict:
+        """The workflow's final state, or an apology state when it fails or overruns.
+
+        The turn runs on a worker thread so the customer is answered when the budget is
+        spent even if an agent is stuck (a Python thread cannot be killed; it finishes
+        in the background and its result is dropped).
+        """
+        future = _TURN_WORKERS.submit(self.engine.run_turn, thread_id, text)
+        try:
+            return future.result(timeout=self.turn_timeout_s)
+        except FutureTimeout:
+            error = f"TimeoutError: the turn took longer than its {self.turn_timeout_s:g} s budget"
+        except Exception as exc:  # the customer still gets an answer; the turn keeps the error
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        return {"answer": APOLOGY_REPLY, "route": "error", "error": error}
 
     def _store_reply(self, conversation_id: int, question_id: int, state: dict,
                      latency_ms: float) -> ChatReply:
@@ -129,6 +160,52 @@ class ChatService:
                 select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
             )
             return list(rows)
+
+    def transcript(self, user: Principal, conversation_id: int) -> list[TranscriptEntry]:
+        """The conversation as the chat page replays it: each reply with its turn's details."""
+        _require(user, "chat:use")
+        with self.sessions() as session:
+            _owned(session, user, conversation_id)
+            rows = session.execute(
+                select(Message, Turn, Feedback.score)
+                .outerjoin(Turn, Turn.reply_id == Message.id)
+                .outerjoin(Feedback, Feedback.turn_id == Turn.id)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(Message.id)
+            ).all()
+        return [
+            TranscriptEntry(
+                role=m.role, text=m.body, status=m.status,
+                turn_id=t.id if t else None, sources=t.sources if t else [],
+                intent=t.intent if t else None, confidence=t.confidence if t else None,
+                feedback=score,
+            )
+            for m, t, score in rows
+        ]
+
+    def give_feedback(self, user: Principal, turn_id: int, score: int) -> None:
+        """Thumbs up (1) or down (0) on a reply in one of the customer's conversations."""
+        _require(user, "chat:use")
+        if score not in (0, 1):
+            raise ValueError("Feedback is thumbs up (1) or thumbs down (0).")
+        with self.sessions.begin() as session:
+            turn = session.get(Turn, turn_id) if isinstance(turn_id, int) else None
+            if turn is None:
+                raise ConversationNotFound(_NOT_FOUND)
+            _owned(session, user, turn.conversation_id)
+            existing = session.scalar(select(Feedback).where(Feedback.turn_id == turn_id))
+            if existing:
+                existing.score = score
+            else:
+                session.add(Feedback(turn_id=turn_id, user_id=user.id, score=score))
+
+    def request_handoff(self, user: Principal, conversation_id: int) -> None:
+        """Record that the customer asked for a person on this conversation."""
+        _require(user, "chat:use")
+        with self.sessions.begin() as session:
+            conversation = _owned(session, user, conversation_id)
+            if conversation.handoff_requested_at is None:
+                conversation.handoff_requested_at = utcnow()
 
     def conversations(self, user: Principal) -> list[Conversation]:
         """The customer's own conversations, newest first."""

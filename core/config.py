@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     """Relative BM25 score (0-1) below which a passage is not used as grounding."""
     step_timeout_s: float = Field(default=10.0, gt=0.0)
     """Time budget of one workflow step (one agent run)."""
+    turn_timeout_s: float = Field(default=20.0, gt=0.0)
+    """Time budget of a whole turn: past it the customer gets an apology and an offer of a person."""
     checkpoint_durability: Literal["exit", "async", "sync"] = "exit"
     """When LangGraph writes a turn's checkpoint: once at the end (exit) or after every step."""
     demo_password: str | None = None

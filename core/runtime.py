@@ -14,6 +14,7 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.accounts import AccountService
 from core.auth import Principal, add_user, principal_of
 from core.chat import ChatService
 from core.config import Settings, get_settings
@@ -30,6 +31,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     engine: Engine
     chat: ChatService
+    accounts: AccountService
 
     @classmethod
     def start(
@@ -44,8 +46,8 @@ class Runtime:
         engine = engine or Engine.load(settings, checkpointer=checkpointer)
         limiter = ChatRateLimiter(settings.chat_rate_limit, _limits_uri(settings)) if rate_limit else None
         chat = ChatService(engine, sessions, max_message_chars=settings.max_message_chars,
-                           limiter=limiter)
-        return cls(settings, db, sessions, engine, chat)
+                           limiter=limiter, turn_timeout_s=settings.turn_timeout_s)
+        return cls(settings, db, sessions, engine, chat, AccountService(sessions))
 
     def local_user(self, username: str = "cli") -> Principal:
         """The terminal's own customer account, created on first use with a random password."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 import uuid
 
 import pytest
@@ -98,3 +99,28 @@ def test_a_failing_agent_gets_an_apology_and_keeps_the_error(engine) -> None:
     assert state["route"] == "error"
     assert "person" in state["answer"]
     assert "retrieve_passages" in state["error"] and "RuntimeError" in state["error"]
+
+
+class SlowRetriever:
+    def __init__(self, inner, seconds: float):
+        self.inner, self.seconds = inner, seconds
+
+    def search(self, *args, **kwargs):
+        time.sleep(self.seconds)
+        return self.inner.search(*args, **kwargs)
+
+
+def test_an_agent_past_its_time_budget_does_not_crash_the_turn(engine, settings) -> None:
+    from core.engine import Engine
+    from core.runtime import Runtime
+
+    agents = dataclasses.replace(engine.agents, retriever=SlowRetriever(engine.agents.retriever, 2.0))
+    graph = compile_workflow(agents, InMemorySaver())
+    budget = settings.model_copy(update={"turn_timeout_s": 0.5})
+    runtime = Runtime.start(budget, engine=Engine(engine.pack, agents, graph, 0.0))
+    started = time.perf_counter()
+    reply = runtime.chat.send(runtime.local_user("alice"), None, "how do I change my PIN")
+    assert time.perf_counter() - started < 1.5
+    assert reply.route == "error" and reply.status == "error" and "person" in reply.text
+    assert [m.status for m in runtime.chat.history(runtime.local_user("alice"), reply.conversation_id)] == [
+        "answered", "answered"]

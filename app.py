@@ -1,0 +1,33 @@
+"""Concierge's Streamlit entry point: the login gate and a role-filtered router.
+
+Run with `streamlit run app.py`. Pages guard themselves too (see ui/session.py).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.login import login_page
+from ui.session import current_user, log_out
+
+st.set_page_config(page_title="Concierge", page_icon=":material/support_agent:")
+
+PAGES = [  # (file, title, icon, permission): the router shows what the role may open
+    ("pages/chat.py", "Chat", ":material/chat:", "chat:use"),
+    ("pages/agent_statistics.py", "Agent statistics", ":material/monitoring:", "monitoring:read"),
+    ("pages/workflow_traces.py", "Workflow traces", ":material/account_tree:", "monitoring:read"),
+    ("pages/system_alerts.py", "System alerts", ":material/notifications:", "monitoring:read"),
+]
+
+user = current_user()
+if user is None:
+    page = st.navigation([st.Page(login_page, title="Log in", icon=":material/login:")])
+else:
+    allowed = [st.Page(f, title=t, icon=i) for f, t, i, perm in PAGES if user.can(perm)]
+    page = st.navigation(allowed)
+    with st.sidebar:
+        st.caption(f"Logged in as **{user.username}** ({user.role})")
+        if st.button("Log out", icon=":material/logout:"):
+            log_out()
+            st.rerun()
+page.run()

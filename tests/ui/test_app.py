@@ -1,0 +1,160 @@
+"""AppTest: login, sign-up, role-based navigation, a chat turn, feedback, every page."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from core.config import PROJECT_DIR
+from core.models import Feedback
+from core.runtime import Runtime
+from ui import runtime as ui_runtime
+
+PASSWORD = "harbour-lantern-quietly-7"
+MONITORING_PAGES = ["pages/agent_statistics.py", "pages/workflow_traces.py", "pages/system_alerts.py"]
+
+
+@pytest.fixture
+def runtime(settings, engine, monkeypatch) -> Runtime:
+    rt = Runtime.start(settings, engine=engine)
+    with rt.sessions.begin() as session:
+        from core.auth import add_user
+
+        for name, role in (("alice", "customer"), ("sam", "supervisor"), ("ada", "admin")):
+            add_user(session, name, PASSWORD, role)
+    monkeypatch.setattr(ui_runtime, "override", rt)
+    return rt
+
+
+def app() -> AppTest:
+    return AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=30)
+
+
+def log_in(at: AppTest, username: str, password: str = PASSWORD) -> AppTest:
+    at.run()
+    form_inputs = [t for t in at.text_input if t.label in ("Username", "Password") and t.key is None]
+    form_inputs[0].input(username)
+    form_inputs[1].input(password)
+    next(b for b in at.button if b.label == "Log in").click()
+    return at.run()
+
+
+def test_login_success_shows_the_chat(runtime) -> None:
+    at = log_in(app(), "alice")
+    assert not at.exception
+    assert at.title[0].value == "How can we help?"
+    assert any("alice" in c.value for c in at.sidebar.caption)
+
+
+@pytest.mark.parametrize(("username", "password"), [("alice", "wrong-password-123"), ("nobody", PASSWORD)])
+def test_failed_login_says_only_wrong_username_or_password(runtime, username, password) -> None:
+    at = log_in(app(), username, password)
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Wrong username or password."]
+    assert "principal" not in at.session_state
+
+
+def sign_up(username: str, password: str, confirm: str) -> AppTest:
+    at = app()
+    at.run()
+    at.text_input(key="signup_username").input(username)
+    at.text_input(key="signup_password").input(password)
+    at.text_input(key="signup_confirm").input(confirm)
+    next(b for b in at.button if b.label == "Sign up").click()
+    return at.run()
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "confirm", "says"),
+    [
+        ("bob", "short", "short", "at least 12"),
+        ("bob", "password1234", "password1234", "too common"),
+        ("bob", PASSWORD, PASSWORD + "x", "don't match"),
+        ("bobby", "bobby-harbour-lantern", "bobby-harbour-lantern", "username"),
+        ("b", PASSWORD, PASSWORD, "3-32 characters"),
+        ("alice", PASSWORD, PASSWORD, "taken"),
+    ],
+)
+def test_sign_up_rules(runtime, username, password, confirm, says) -> None:
+    at = sign_up(username, password, confirm)
+    assert not at.exception
+    assert says in at.error[0].value
+    assert "principal" not in at.session_state
+
+
+def test_sign_up_creates_a_customer(runtime) -> None:
+    at = sign_up("bob", PASSWORD, PASSWORD)
+    assert not at.exception
+    assert at.session_state["principal"].role == "customer"
+    assert runtime.accounts.log_in("bob", PASSWORD) is not None
+
+
+@pytest.mark.parametrize(
+    ("username", "allowed"),
+    [("alice", ["pages/chat.py"]), ("sam", ["pages/chat.py", *MONITORING_PAGES]),
+     ("ada", ["pages/chat.py", *MONITORING_PAGES])],
+)
+def test_every_page_for_every_role(runtime, username, allowed) -> None:
+    at = log_in(app(), username)
+    for page in ["pages/chat.py", *MONITORING_PAGES]:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        errors = [e.value for e in at.error]
+        if page in allowed:
+            assert "You're not allowed to see this page." not in errors
+        else:
+            assert errors == ["You're not allowed to see this page."]
+
+
+@pytest.mark.parametrize("page", ["pages/chat.py", *MONITORING_PAGES])
+def test_page_opened_without_login_shows_only_the_prompt(runtime, page) -> None:
+    at = AppTest.from_file(str(PROJECT_DIR / page), default_timeout=30).run()
+    assert not at.exception
+    assert [i.value for i in at.info] == ["Please log in to continue."]
+    assert not at.title
+
+
+def test_a_chat_turn_with_sources_and_feedback(runtime) -> None:
+    at = log_in(app(), "alice")
+    at.chat_input[0].set_value("I think someone stole my card, what do I do?").run()
+    assert not at.exception
+    assert at.session_state["conversation_id"]
+    assert any(e.label == "Sources" for e in at.expander)
+    assert not at.caption or all("confidence" not in c.value for c in at.caption)  # customers
+    # replayed from storage on the next run, with the feedback widget
+    at.run()
+    messages = [m for m in at.chat_message]
+    assert [m.name for m in messages] == ["user", "assistant"]
+    turn_id = runtime.chat.transcript(at.session_state["principal"], at.session_state["conversation_id"])[1].turn_id
+    at.session_state[f"feedback-{turn_id}"] = 1
+    at.run()
+    # the on_change callback needs a real widget interaction; store through the service path
+    runtime.chat.give_feedback(at.session_state["principal"], turn_id, 1)
+    with runtime.sessions() as session:
+        assert session.scalar(select(Feedback.score).where(Feedback.turn_id == turn_id)) == 1
+
+
+def test_supervisor_sees_intent_and_confidence(runtime) -> None:
+    at = log_in(app(), "sam")
+    at.chat_input[0].set_value("how do I change my PIN").run()
+    assert not at.exception
+    assert any("confidence" in c.value for c in at.caption)
+
+
+def test_bad_message_keeps_the_text(runtime) -> None:
+    at = log_in(app(), "alice")
+    at.chat_input[0].set_value("x" * 2500).run()
+    assert not at.exception
+    assert "limit is 2,000" in at.error[0].value
+    assert at.text_area(key="unsent_message").value == "x" * 2500
+
+
+def test_talk_to_a_person_records_a_handoff(runtime) -> None:
+    at = log_in(app(), "alice")
+    next(b for b in at.sidebar.button if b.label == "Talk to a person").click()
+    at.run()
+    assert not at.exception
+    assert "person" in at.success[0].value
+    conversation = runtime.chat.conversations(at.session_state["principal"])[0]
+    assert conversation.handoff_requested_at is not None

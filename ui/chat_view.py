@@ -1,0 +1,142 @@
+"""The customer chat: history replayed from storage, the reply streamed, sources,
+feedback, conversations in the sidebar and a way to reach a person."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import streamlit as st
+
+from core.auth import Principal
+from core.chat import ChatReply, ChatService, ConversationNotFound, TranscriptEntry
+from core.ratelimit import RateLimited
+from core.validation import InvalidMessage
+from ui.text import literal
+
+CONVERSATION_KEY = "conversation_id"
+log = logging.getLogger("concierge.ui")
+
+
+def render_chat(chat: ChatService, user: Principal) -> None:
+    _sidebar(chat, user)
+    conversation_id = st.session_state.get(CONVERSATION_KEY)
+    st.title("How can we help?")
+    prompt = st.chat_input("Ask about your card, payments, transfers or account…", max_chars=None)
+    entries: list[TranscriptEntry] = []
+    if conversation_id is not None:
+        try:
+            entries = chat.transcript(user, conversation_id)
+        except ConversationNotFound:
+            st.session_state.pop(CONVERSATION_KEY, None)
+            conversation_id = None
+    if not entries and not prompt:
+        st.caption("Start by typing your question below.")
+    for entry in entries:
+        _show_entry(chat, user, entry)
+    if prompt:
+        _send(chat, user, conversation_id, prompt)
+
+
+def _show_entry(chat: ChatService, user: Principal, entry: TranscriptEntry) -> None:
+    if entry.role == "customer":
+        with st.chat_message("user"):
+            st.markdown(literal(entry.text))
+            if entry.status == "pending":
+                st.caption("Not answered yet.")
+        return
+    with st.chat_message("assistant"):
+        st.markdown(entry.text)
+        _details(chat, user, entry.turn_id, entry.sources, entry.intent, entry.confidence,
+                 entry.feedback)
+
+
+def _details(chat: ChatService, user: Principal, turn_id: int | None, sources: list[dict],
+             intent: str | None, confidence: float | None, feedback: int | None) -> None:
+    if sources:
+        with st.expander("Sources"):
+            for source in sources:
+                st.markdown(f"- {literal(source['title'])}")
+    if user.can("monitoring:read") and intent:
+        st.caption(f"intent {literal(intent)} · confidence {confidence or 0:.2f}")
+    if turn_id is None:
+        return
+    key = f"feedback-{turn_id}"
+    if key not in st.session_state and feedback is not None:
+        st.session_state[key] = feedback
+    st.feedback("thumbs", key=key, on_change=_store_feedback, args=(chat, user, turn_id, key))
+
+
+def _store_feedback(chat: ChatService, user: Principal, turn_id: int, key: str) -> None:
+    score = st.session_state.get(key)
+    if score is None:
+        return
+    try:
+        chat.give_feedback(user, turn_id, int(score))
+        st.toast("Thanks for the feedback!")
+    except Exception:
+        log.exception("storing feedback failed")
+        st.toast("Sorry, we couldn't save your feedback. Please try again.")
+
+
+def _send(chat: ChatService, user: Principal, conversation_id: int | None, prompt: str) -> None:
+    with st.chat_message("user"):
+        st.markdown(literal(prompt))
+    try:
+        reply = chat.send(user, conversation_id, prompt)
+    except (InvalidMessage, RateLimited, ConversationNotFound) as exc:
+        _keep_text(str(exc), prompt)
+        return
+    except Exception:
+        log.exception("chat turn failed")
+        _keep_text("Sorry, something went wrong on our side. Please try again.", prompt)
+        return
+    st.session_state[CONVERSATION_KEY] = reply.conversation_id
+    with st.chat_message("assistant"):
+        st.write_stream(_words(reply))
+        _details(chat, user, reply.turn_id, reply.sources, reply.intent, reply.confidence, None)
+
+
+def _words(reply: ChatReply) -> Iterator[str]:
+    for line in reply.text.splitlines(keepends=True):
+        yield line
+
+
+def _keep_text(message: str, prompt: str) -> None:
+    st.error(message)
+    st.text_area("Your message (not sent). Copy or edit it, then send it again:",
+                 value=prompt[:20_000], key="unsent_message")
+
+
+def _sidebar(chat: ChatService, user: Principal) -> None:
+    with st.sidebar:
+        if st.button("New conversation", icon=":material/add_comment:", use_container_width=True):
+            st.session_state.pop(CONVERSATION_KEY, None)
+            st.rerun()
+        current = st.session_state.get(CONVERSATION_KEY)
+        if st.button("Talk to a person", icon=":material/support_agent:", use_container_width=True):
+            _hand_off(chat, user, current)
+        conversations = chat.conversations(user)
+        if conversations:
+            st.caption("Your conversations")
+        for conversation in conversations[:30]:
+            label = conversation.title or "Conversation"
+            kind = "primary" if conversation.id == current else "secondary"
+            if st.button(literal(label), key=f"conversation-{conversation.id}", type=kind,
+                         use_container_width=True):
+                st.session_state[CONVERSATION_KEY] = conversation.id
+                st.rerun()
+
+
+def _hand_off(chat: ChatService, user: Principal, conversation_id: int | None) -> None:
+    try:
+        if conversation_id is None:
+            conversation_id = chat.start_conversation(user, "Talk to a person")
+            st.session_state[CONVERSATION_KEY] = conversation_id
+        chat.request_handoff(user, conversation_id)
+    except Exception:
+        log.exception("hand-off request failed")
+        st.error("Sorry, we couldn't reach the team just now. Please try again.")
+        return
+    st.success("We've asked a person from our team to join this conversation. "
+              "Agents chat from 08:00 to 22:00 UK time.")

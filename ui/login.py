@@ -1,0 +1,39 @@
+"""The login and sign-up forms."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.auth import AuthError
+from ui.runtime import get_runtime
+from ui.session import log_in
+
+
+def login_page() -> None:
+    st.title("Concierge")
+    st.caption("Customer service for Brightside Bank")
+    log_in_tab, sign_up_tab = st.tabs(["Log in", "Sign up"])
+    with log_in_tab, st.form("login"):
+        username = st.text_input("Username", max_chars=64)
+        password = st.text_input("Password", type="password", max_chars=128)
+        if st.form_submit_button("Log in", type="primary"):
+            user = get_runtime().accounts.log_in(username, password)
+            if user is None:
+                st.error("Wrong username or password.")
+            else:
+                log_in(user)
+                st.rerun()
+    with sign_up_tab, st.form("signup"):
+        new_username = st.text_input("Username", key="signup_username", max_chars=64)
+        new_password = st.text_input("Password", type="password", key="signup_password",
+                                     max_chars=128, help="At least 12 characters; a phrase works well.")
+        confirm = st.text_input("Password again", type="password", key="signup_confirm",
+                                max_chars=128)
+        if st.form_submit_button("Sign up"):
+            try:
+                user = get_runtime().accounts.sign_up(new_username, new_password, confirm)
+            except AuthError as exc:
+                st.error(str(exc))
+            else:
+                log_in(user)
+                st.rerun()
