@@ -1,7 +1,7 @@
 """ChatService: validate -> store the question -> run the workflow -> store the reply.
 
-The customer's message is committed (status `pending`) before the workflow runs, so a
-crash mid-turn leaves it on record as unanswered. Whatever the workflow does, the
+The customer's message is committed before the workflow runs, so a crash mid-turn
+leaves it on record as unanswered (a customer message without a turn). Whatever the workflow does, the
 customer gets a reply: a failure becomes a polite apology and the turn is stored with
 its error. Every call checks the caller's permission and conversation ownership.
 """
@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.answer import APOLOGY_REPLY
@@ -26,6 +26,7 @@ from core.ratelimit import ChatRateLimiter
 from core.validation import clean_message
 
 
+_OWNER_AND_THREAD: dict[int, tuple[int, str]] = {}
 _TURN_WORKERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="turn")
 _NOT_FOUND = "That conversation doesn't exist or isn't yours."
 
@@ -59,7 +60,8 @@ class TranscriptEntry:
 
     role: str
     text: str
-    status: str
+    answered: bool
+    """False for a customer message the assistant never answered (e.g. a crash mid-turn)."""
     turn_id: int | None = None
     sources: list[dict] = field(default_factory=list)
     intent: str | None = None
@@ -104,8 +106,7 @@ class ChatService:
         with self.sessions.begin() as session:
             thread_id = _owned_thread(session, user, conversation_id)
             question_id = chat_store.add_message(
-                session, conversation_id=conversation_id, role="customer", body=text,
-                status="pending",
+                session, conversation_id=conversation_id, role="customer", body=text
             )
         started = time.perf_counter()
         state = self._run_within_budget(thread_id, text)
@@ -135,7 +136,7 @@ class ChatService:
         with self.sessions.begin() as session:
             reply_id = chat_store.add_message(
                 session, conversation_id=conversation_id, role="assistant",
-                body=state["answer"], status="answered",
+                body=state["answer"],
             )
             turn_id = chat_store.add_turn(
                 session, conversation_id=conversation_id, question_id=question_id,
@@ -143,8 +144,6 @@ class ChatService:
                 route=state["route"], sources=state.get("sources", []), latency_ms=latency_ms,
                 status="error" if error else "ok", error=error,
             )
-            chat_store.mark_answered(session, conversation_id=conversation_id,
-                                     question_id=question_id)
         return ChatReply(
             text=state["answer"], intent=intent, confidence=state.get("confidence"),
             route=state["route"], sources=state.get("sources", []), latency_ms=latency_ms,
@@ -173,9 +172,13 @@ class ChatService:
                 .where(Message.conversation_id == conversation_id)
                 .order_by(Message.id)
             ).all()
+            answered = set(session.scalars(
+                select(Turn.question_id).where(Turn.conversation_id == conversation_id)
+            ))
         return [
             TranscriptEntry(
-                role=m.role, text=m.body, status=m.status,
+                role=m.role, text=m.body,
+                answered=m.role != "customer" or m.id in answered,
                 turn_id=t.id if t else None, sources=t.sources if t else [],
                 intent=t.intent if t else None, confidence=t.confidence if t else None,
                 feedback=score,
@@ -211,9 +214,13 @@ class ChatService:
         """The customer's own conversations, newest first."""
         _require(user, "chat:use")
         with self.sessions() as session:
+            last_message = (
+                select(func.max(Message.id)).where(Message.conversation_id == Conversation.id)
+                .correlate(Conversation).scalar_subquery()
+            )
             rows = session.scalars(
                 select(Conversation).where(Conversation.user_id == user.id)
-                .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+                .order_by(func.coalesce(last_message, 0).desc(), Conversation.id.desc())
             )
             return list(rows)
 
@@ -237,7 +244,17 @@ def _owned(session: Session, user: Principal, conversation_id: int) -> Conversat
 
 
 def _owned_thread(session: Session, user: Principal, conversation_id: int) -> str:
-    found = chat_store.conversation_owner_and_thread(session, _check_id(conversation_id))
+    """The conversation's LangGraph thread, after checking the user owns it.
+
+    Owner and thread never change, so found pairs are remembered (the hot path of a turn).
+    """
+    found = _OWNER_AND_THREAD.get(_check_id(conversation_id))
+    if found is None:
+        found = chat_store.conversation_owner_and_thread(session, conversation_id)
+        if found is not None:
+            if len(_OWNER_AND_THREAD) > 100_000:
+                _OWNER_AND_THREAD.clear()
+            _OWNER_AND_THREAD[conversation_id] = found
     if found is None or found[0] != user.id:
         raise ConversationNotFound(_NOT_FOUND)
     return found[1]

@@ -7,7 +7,7 @@ transaction.
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.models import Conversation, Message, Turn, utcnow
@@ -20,10 +20,10 @@ def conversation_owner_and_thread(session: Session, conversation_id: int) -> tup
     return (row[0], row[1]) if row else None
 
 
-def add_message(session: Session, *, conversation_id: int, role: str, body: str, status: str) -> int:
+def add_message(session: Session, *, conversation_id: int, role: str, body: str) -> int:
     return session.execute(
         insert(Message).values(conversation_id=conversation_id, role=role, body=body,
-                               status=status, created_at=utcnow()).returning(Message.id)
+                               created_at=utcnow()).returning(Message.id)
     ).scalar_one()
 
 
@@ -32,9 +32,3 @@ def add_turn(session: Session, **values: object) -> int:
         insert(Turn).values(created_at=utcnow(), **values).returning(Turn.id)
     ).scalar_one()
 
-
-def mark_answered(session: Session, *, conversation_id: int, question_id: int) -> None:
-    session.execute(update(Message).where(Message.id == question_id).values(status="answered"))
-    session.execute(
-        update(Conversation).where(Conversation.id == conversation_id).values(updated_at=utcnow())
-    )

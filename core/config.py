@@ -38,8 +38,6 @@ class Settings(BaseSettings):
     """How much worse a confident wrong answer is than a clarifying question (threshold tuning)."""
     min_passage_score: float = Field(default=0.35, ge=0.0)
     """Relative BM25 score (0-1) below which a passage is not used as grounding."""
-    step_timeout_s: float = Field(default=10.0, gt=0.0)
-    """Time budget of one workflow step (one agent run)."""
     turn_timeout_s: float = Field(default=20.0, gt=0.0)
     """Time budget of a whole turn: past it the customer gets an apology and an offer of a person."""
     checkpoint_durability: Literal["exit", "async", "sync"] = "exit"

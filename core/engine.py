@@ -59,7 +59,7 @@ class Engine:
             min_passage_score=settings.min_passage_score,
         )
         saver = checkpointer if checkpointer is not None else sqlite_checkpointer(settings)
-        graph = compile_workflow(agents, saver, step_timeout=settings.step_timeout_s)
+        graph = compile_workflow(agents, saver)
         return cls(pack, agents, graph, time.perf_counter() - started,
                    settings.checkpoint_durability)
 

@@ -1,7 +1,8 @@
 """SQLAlchemy 2.0 typed models: users, conversations, messages, turns and feedback.
 
-A customer's message is stored (status `pending`) before the workflow runs and marked
-`answered` with its turn afterwards, so a crash mid-turn leaves it on record.
+A customer's message is stored before the workflow runs and its turn afterwards, so a
+crash mid-turn leaves the message on record; a customer message with no turn is
+unanswered (derived, not stored twice).
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ class Conversation(Base):
     thread_id: Mapped[str] = mapped_column(String(64), unique=True)
     handoff_requested_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.id", cascade="all, delete-orphan"
@@ -54,7 +54,6 @@ class Message(Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))  # customer | assistant
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="answered")  # pending | answered
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
@@ -68,7 +67,7 @@ class Turn(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
-    question_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
     reply_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), default=None)
     intent: Mapped[str | None] = mapped_column(String(64), default=None)
     confidence: Mapped[float | None] = mapped_column(default=None)

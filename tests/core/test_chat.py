@@ -27,9 +27,9 @@ def test_a_turn_is_stored_with_its_reply(runtime: Runtime) -> None:
     alice = runtime.local_user("alice")
     reply = runtime.chat.send(alice, None, "how do I freeze my card, I think it was stolen")
     assert reply.route == "answer" and reply.sources and reply.latency_ms > 0
-    history = runtime.chat.history(alice, reply.conversation_id)
-    assert [m.role for m in history] == ["customer", "assistant"]
-    assert history[0].status == "answered"
+    history = runtime.chat.transcript(alice, reply.conversation_id)
+    assert [(m.role, m.answered) for m in history] == [("customer", True), ("assistant", True)]
+    assert history[1].turn_id == reply.turn_id and history[1].sources == reply.sources
     with runtime.sessions() as session:
         turn = session.get(Turn, reply.turn_id)
         assert turn.intent == reply.intent and turn.route == "answer" and turn.status == "ok"
@@ -101,9 +101,9 @@ def test_a_crash_mid_turn_leaves_the_question_on_record(runtime: Runtime) -> Non
     alice = runtime.local_user("alice")
     with pytest.raises(SystemExit):
         runtime.chat.send(alice, None, "my transfer has not arrived")
-    with runtime.sessions() as session:
-        pending = session.scalars(select(Message)).all()
-    assert [(m.body, m.status) for m in pending] == [("my transfer has not arrived", "pending")]
+    conversation = runtime.chat.conversations(alice)[0]
+    history = runtime.chat.transcript(alice, conversation.id)
+    assert [(m.text, m.answered) for m in history] == [("my transfer has not arrived", False)]
 
 
 def test_chat_rate_limit(runtime: Runtime) -> None:

@@ -50,13 +50,16 @@ def test_routing_is_pure_and_rejects_unknown_routes() -> None:
 
 def test_follow_up_uses_the_previous_topic(graph) -> None:
     thread = uuid.uuid4().hex
-    first = run(graph, "I need to send money to my brother's account in Spain", thread)
+    first = run(graph, "I'd like to order a physical card", thread)
     assert first["route"] == "answer"
     follow = run(graph, "and how long does that take?", thread)
-    assert follow["follow_up"] is True
-    assert follow["intent"].startswith("transfer"), follow["intent"]
     alone = run(graph, "and how long does that take?")
-    assert alone["follow_up"] is False
+    assert follow["follow_up"] is True and alone["follow_up"] is False
+    assert "card" in follow["intent"] and follow["route"] == "answer", follow["intent"]
+    assert follow["intent"] != alone["intent"]
+    abroad = uuid.uuid4().hex
+    run(graph, "How do I send money abroad?", abroad)
+    assert run(graph, "and what does it cost?", abroad)["intent"] == "transfer_fee_charged"
 
 
 def test_follow_up_detector() -> None:
@@ -122,5 +125,5 @@ def test_an_agent_past_its_time_budget_does_not_crash_the_turn(engine, settings)
     reply = runtime.chat.send(runtime.local_user("alice"), None, "how do I change my PIN")
     assert time.perf_counter() - started < 1.5
     assert reply.route == "error" and reply.status == "error" and "person" in reply.text
-    assert [m.status for m in runtime.chat.history(runtime.local_user("alice"), reply.conversation_id)] == [
-        "answered", "answered"]
+    history = runtime.chat.transcript(runtime.local_user("alice"), reply.conversation_id)
+    assert [m.answered for m in history] == [True, True] and history[1].text == reply.text
