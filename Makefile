@@ -1,9 +1,10 @@
-# Concierge: `make run` starts the app on the embedded defaults; `make test` runs every test.
+# Concierge: `make run` installs and starts the app; `make test` runs every test.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+PORT ?= 8501
 
-.PHONY: install install-test run chat test bench eval clean
+.PHONY: install install-test run chat test bench bench-ui eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +18,7 @@ install-test: $(BIN)/python
 
 run: install
 	$(BIN)/concierge init --demo
-	$(BIN)/concierge chat
+	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 chat: install
 	$(BIN)/concierge chat
@@ -31,6 +32,9 @@ eval: install
 
 bench: install
 	$(BIN)/concierge bench engine --turns 1000 --concurrency 8 --json
+
+bench-ui: install-test
+	$(BIN)/python -m benchmarks.ui_latency --json
 
 clean:
 	rm -rf $(VENV) .state .pytest_cache

@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.login import login_page
+from ui.runtime import warm_up_in_background
 from ui.session import current_user, log_out
 
 st.set_page_config(page_title="Concierge", page_icon=":material/support_agent:")
@@ -23,11 +24,16 @@ user = current_user()
 if user is None:
     page = st.navigation([st.Page(login_page, title="Log in", icon=":material/login:")])
 else:
-    allowed = [st.Page(f, title=t, icon=i) for f, t, i, perm in PAGES if user.can(perm)]
-    page = st.navigation(allowed)
+    # Pages the role may not open stay registered but hidden, so opening their URL
+    # reaches the page's own guard ("not allowed") instead of a silent redirect.
+    page = st.navigation([
+        st.Page(f, title=t, icon=i, visibility="visible" if user.can(perm) else "hidden")
+        for f, t, i, perm in PAGES
+    ])
     with st.sidebar:
         st.caption(f"Logged in as **{user.username}** ({user.role})")
         if st.button("Log out", icon=":material/logout:"):
             log_out()
             st.rerun()
 page.run()
+warm_up_in_background()

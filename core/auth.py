@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from functools import cache
 
 import bcrypt
-from zxcvbn import zxcvbn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,9 +23,13 @@ BCRYPT_ROUNDS = 12
 MIN_PASSWORD_CHARS = 12
 MAX_PASSWORD_CHARS = 64
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
-# A real hash of a random password: unknown usernames are checked against it, so they
-# take as long as known ones and nothing about which usernames exist leaks through timing.
-_DUMMY_HASH = bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(BCRYPT_ROUNDS))
+
+
+@cache
+def _dummy_hash() -> bytes:
+    """A real hash of a random password: unknown usernames are checked against it, so they
+    take as long as known ones and nothing about which usernames exist leaks by timing."""
+    return bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(BCRYPT_ROUNDS))
 ROLES: dict[str, frozenset[str]] = {
     "customer": frozenset({"chat:use"}),
     "supervisor": frozenset({"chat:use", "monitoring:*"}),
@@ -81,6 +85,8 @@ def password_problem(password: str, username: str = "", min_chars: int = MIN_PAS
         return f"Use at most {MAX_PASSWORD_CHARS} characters (72 bytes)."
     if username and username.lower() in password.lower():
         return "The password must not contain your username."
+    from zxcvbn import zxcvbn  # loads its word lists: only when a password is being set
+
     if zxcvbn(password, user_inputs=[username] if username else [])["score"] < 3:
         return "That password is too common or easy to guess; try a longer phrase of unrelated words."
     return None
@@ -89,7 +95,7 @@ def password_problem(password: str, username: str = "", min_chars: int = MIN_PAS
 def authenticate(session: Session, username: str, password: str) -> Principal | None:
     """The user for these credentials, or None; the same work whether or not the user exists."""
     user = session.scalar(select(User).where(User.username == username)) if username else None
-    stored = user.password_hash.encode() if user else _DUMMY_HASH
+    stored = user.password_hash.encode() if user else _dummy_hash()
     raw = password.encode("utf-8")
     ok = bcrypt.checkpw(raw[:72], stored) and len(raw) <= 72
     if not ok or user is None or not user.is_active:

@@ -26,7 +26,6 @@ from core.ratelimit import ChatRateLimiter
 from core.validation import clean_message
 
 
-_OWNER_AND_THREAD: dict[int, tuple[int, str]] = {}
 _TURN_WORKERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="turn")
 _NOT_FOUND = "That conversation doesn't exist or isn't yours."
 
@@ -84,6 +83,7 @@ class ChatService:
         self.max_message_chars = max_message_chars
         self.limiter = limiter
         self.turn_timeout_s = turn_timeout_s
+        self._owners: dict[int, tuple[int, str]] = {}
 
     def start_conversation(self, user: Principal, title: str = "New conversation") -> int:
         _require(user, "chat:use")
@@ -104,7 +104,7 @@ class ChatService:
         if conversation_id is None:
             conversation_id = self.start_conversation(user, title=_title_from(text))
         with self.sessions.begin() as session:
-            thread_id = _owned_thread(session, user, conversation_id)
+            thread_id = self._owned_thread(session, user, conversation_id)
             question_id = chat_store.add_message(
                 session, conversation_id=conversation_id, role="customer", body=text
             )
@@ -112,6 +112,22 @@ class ChatService:
         state = self._run_within_budget(thread_id, text)
         latency_ms = (time.perf_counter() - started) * 1000
         return self._store_reply(conversation_id, question_id, state, latency_ms)
+
+    def _owned_thread(self, session: Session, user: Principal, conversation_id: int) -> str:
+        """The conversation's LangGraph thread, after checking the user owns it.
+
+        Owner and thread never change, so found pairs are remembered (a turn's hot path).
+        """
+        found = self._owners.get(_check_id(conversation_id))
+        if found is None:
+            found = chat_store.conversation_owner_and_thread(session, conversation_id)
+            if found is not None:
+                if len(self._owners) > 100_000:
+                    self._owners.clear()
+                self._owners[conversation_id] = found
+        if found is None or found[0] != user.id:
+            raise ConversationNotFound(_NOT_FOUND)
+        return found[1]
 
     def _run_within_budget(self, thread_id: str, text: str) -> dict:
         """The workflow's final state, or an apology state when it fails or overruns.
@@ -243,21 +259,7 @@ def _owned(session: Session, user: Principal, conversation_id: int) -> Conversat
     return conversation
 
 
-def _owned_thread(session: Session, user: Principal, conversation_id: int) -> str:
-    """The conversation's LangGraph thread, after checking the user owns it.
 
-    Owner and thread never change, so found pairs are remembered (the hot path of a turn).
-    """
-    found = _OWNER_AND_THREAD.get(_check_id(conversation_id))
-    if found is None:
-        found = chat_store.conversation_owner_and_thread(session, conversation_id)
-        if found is not None:
-            if len(_OWNER_AND_THREAD) > 100_000:
-                _OWNER_AND_THREAD.clear()
-            _OWNER_AND_THREAD[conversation_id] = found
-    if found is None or found[0] != user.id:
-        raise ConversationNotFound(_NOT_FOUND)
-    return found[1]
 
 
 def _title_from(text: str) -> str:

@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+import threading
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
-from core.runtime import Runtime
+if TYPE_CHECKING:
+    from core.runtime import Runtime
 
-override: Runtime | None = None
+override: "Runtime | None" = None
 """Tests set this to run the pages against their own runtime."""
 
 
 @st.cache_resource(show_spinner="Starting the assistant…")
 def _server_runtime() -> Runtime:
+    from core.runtime import Runtime  # heavy (models, index): imported off the login path
+
     return Runtime.start()
 
 
-def get_runtime() -> Runtime:
+def get_runtime() -> "Runtime":
     return override or _server_runtime()
+
+
+_warming = threading.Lock()
+_warmed = False
+
+
+def warm_up_in_background() -> None:
+    """Start loading the runtime (models, index, database) while the login form is shown."""
+    global _warmed
+    with _warming:
+        if _warmed or override is not None:
+            return
+        _warmed = True
+    threading.Thread(target=_server_runtime, name="warm-up", daemon=True).start()

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from core.auth import Principal
 from core.chat import ChatService, ConversationNotFound, NotAllowed
-from core.models import Message, Turn
+from core.models import Feedback, Message, Turn
 from core.ratelimit import ChatRateLimiter, RateLimited
 from core.runtime import Runtime
 from core.validation import InvalidMessage
@@ -119,3 +119,25 @@ def test_chat_rate_limit(runtime: Runtime) -> None:
 def test_service_is_usable_without_runtime(engine, runtime: Runtime) -> None:
     service = ChatService(engine, runtime.sessions)
     assert service.send(runtime.local_user("carol"), None, "thank you").route == "smalltalk"
+
+
+def test_feedback_is_stored_once_per_reply_and_only_by_its_owner(runtime: Runtime) -> None:
+    alice, bob = runtime.local_user("alice"), runtime.local_user("bob")
+    reply = runtime.chat.send(alice, None, "how do I change my PIN")
+    runtime.chat.give_feedback(alice, reply.turn_id, 1)
+    runtime.chat.give_feedback(alice, reply.turn_id, 0)  # a change of mind replaces it
+    with pytest.raises(ConversationNotFound):
+        runtime.chat.give_feedback(bob, reply.turn_id, 1)
+    with pytest.raises(ValueError):
+        runtime.chat.give_feedback(alice, reply.turn_id, 5)
+    assert [e.feedback for e in runtime.chat.transcript(alice, reply.conversation_id)] == [None, 0]
+    assert count(runtime, Feedback) == 1
+
+
+def test_handoff_request_is_recorded_for_the_owner_only(runtime: Runtime) -> None:
+    alice, bob = runtime.local_user("alice"), runtime.local_user("bob")
+    conversation = runtime.chat.start_conversation(alice)
+    with pytest.raises(ConversationNotFound):
+        runtime.chat.request_handoff(bob, conversation)
+    runtime.chat.request_handoff(alice, conversation)
+    assert runtime.chat.conversations(alice)[0].handoff_requested_at is not None

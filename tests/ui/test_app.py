@@ -122,24 +122,33 @@ def test_a_chat_turn_with_sources_and_feedback(runtime) -> None:
     assert at.session_state["conversation_id"]
     assert any(e.label == "Sources" for e in at.expander)
     assert not at.caption or all("confidence" not in c.value for c in at.caption)  # customers
-    # replayed from storage on the next run, with the feedback widget
+    # replayed from storage on the next run, with a feedback widget under the reply
     at.run()
-    messages = [m for m in at.chat_message]
-    assert [m.name for m in messages] == ["user", "assistant"]
-    turn_id = runtime.chat.transcript(at.session_state["principal"], at.session_state["conversation_id"])[1].turn_id
-    at.session_state[f"feedback-{turn_id}"] = 1
-    at.run()
-    # the on_change callback needs a real widget interaction; store through the service path
-    runtime.chat.give_feedback(at.session_state["principal"], turn_id, 1)
+    assert [m.name for m in at.chat_message] == ["user", "assistant"]
+    turn_id = runtime.chat.transcript(at.session_state["principal"],
+                                      at.session_state["conversation_id"])[1].turn_id
+    assert f"feedback-{turn_id}" in at.session_state  # clicking it is covered in the browser test
+
+
+def test_stored_feedback_is_shown_again(runtime) -> None:
+    at = log_in(app(), "alice")
+    at.chat_input[0].set_value("how do I change my PIN").run()
+    principal, conversation = at.session_state["principal"], at.session_state["conversation_id"]
+    turn_id = runtime.chat.transcript(principal, conversation)[1].turn_id
+    runtime.chat.give_feedback(principal, turn_id, 0)
+    fresh = log_in(app(), "alice")
+    fresh.session_state["conversation_id"] = conversation
+    fresh.run()
+    assert fresh.session_state[f"feedback-{turn_id}"] == 0
     with runtime.sessions() as session:
-        assert session.scalar(select(Feedback.score).where(Feedback.turn_id == turn_id)) == 1
+        assert session.scalar(select(Feedback.score).where(Feedback.turn_id == turn_id)) == 0
 
 
 def test_supervisor_sees_intent_and_confidence(runtime) -> None:
     at = log_in(app(), "sam")
     at.chat_input[0].set_value("how do I change my PIN").run()
     assert not at.exception
-    assert any("confidence" in c.value for c in at.caption)
+    assert any("confidence" in c.value for c in at.caption), ([e.value for e in at.error], [m.value for m in at.markdown][:6], [c.value for c in at.caption])
 
 
 def test_bad_message_keeps_the_text(runtime) -> None:

@@ -1,0 +1,123 @@
+"""Browser tests: `streamlit run app.py` on a free port, driven by Playwright in Debian's
+Chromium. Skipped locally when Chromium is missing; a failure under CI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from core.config import PROJECT_DIR
+from tests.conftest import IN_CI
+
+CHROMIUM = os.environ.get("CONCIERGE_CHROMIUM", "/usr/bin/chromium")
+DEMO_PASSWORD = "e2e-harbour-lantern-quietly"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-quic",
+]
+
+
+def _need_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail(f"Chromium not found at {CHROMIUM}; .ci/run must install it")
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    state_dir: Path
+    process: subprocess.Popen
+    healthy_at: float
+
+
+def start_server(state_dir: Path, model_dir: Path) -> Server:
+    env = {**os.environ, "CONCIERGE_STATE_DIR": str(state_dir),
+           "CONCIERGE_MODEL_DIR": str(model_dir), "CONCIERGE_DEMO_PASSWORD": DEMO_PASSWORD}
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    subprocess.run([sys.executable, "-m", "core.cli", "init", "--demo"], env=env, check=True,
+                   cwd=PROJECT_DIR, capture_output=True, timeout=300)
+    port = free_port()
+    log = (state_dir / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return Server(url, state_dir, process, time.monotonic())
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"streamlit did not become healthy: {(state_dir / 'streamlit.log').read_text()}")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, model_dir, engine) -> Iterator[Server]:  # engine warms the model cache
+    _need_chromium()
+    srv = start_server(tmp_path_factory.mktemp("e2e-state"), model_dir)
+    yield srv
+    stop_server(srv)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    _need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def log_in(page, url: str, username: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto(url)
+    page.get_by_label("Username").first.fill(username)
+    page.get_by_label("Password", exact=True).first.fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def chromium_available() -> bool:
+    return Path(CHROMIUM).exists() or shutil.which("chromium") is not None

@@ -1,0 +1,71 @@
+"""A customer and the guards, in a real browser against a real server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import create_engine, text
+
+from tests.e2e.conftest import log_in, start_server, stop_server
+
+PAGES = ["chat", "agent_statistics", "workflow_traces", "system_alerts"]
+
+
+def test_fresh_server_serves_no_page_content_without_login(tmp_path, model_dir, engine, browser) -> None:
+    server = start_server(tmp_path / "fresh", model_dir)  # no session has called st.navigation yet
+    try:
+        context = browser.new_context()
+        page = context.new_page()
+        for name in PAGES:
+            page.goto(f"{server.url}/{name}")
+            expect(page.get_by_text("Please log in to continue.")).to_be_visible(timeout=20_000)
+            expect(page.get_by_role("heading", name=re.compile("How can we help|statistics|traces|alerts", re.I))).to_have_count(0)
+            expect(page.get_by_text("This page is being built")).to_have_count(0)
+        context.close()
+    finally:
+        stop_server(server)
+
+
+def test_wrong_password_is_refused(server, page) -> None:
+    log_in(page, server.url, "alice", "not-the-right-password")
+    expect(page.get_by_text("Wrong username or password.")).to_be_visible()
+    expect(page.get_by_role("heading", name="How can we help?")).to_have_count(0)
+
+
+def test_customer_asks_gets_sources_gives_feedback_and_logs_out(server, page) -> None:
+    log_in(page, server.url, "alice")
+    expect(page.get_by_role("heading", name="How can we help?")).to_be_visible()
+    box = page.get_by_placeholder(re.compile("Ask about your card"))
+    box.fill("Somebody stole my card yesterday, what should I do?")
+    box.press("Enter")
+    answer = page.locator('[data-testid="stChatMessage"]').nth(1)
+    expect(answer).to_contain_text("Sources:")
+    page.get_by_text("Sources", exact=True).click()
+    expect(answer).to_contain_text(re.compile("lost|stolen", re.I))
+    answer.locator('[data-testid="stFeedback"] button').first.click()  # thumbs up
+    expect(page.get_by_text("Thanks for the feedback!")).to_be_visible()
+    db = create_engine(f"sqlite:///{server.state_dir / 'concierge.sqlite'}")
+    with db.connect() as connection:
+        assert connection.execute(text("select score from feedback")).scalars().all() == [1]
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    expect(page.get_by_role("heading", name="How can we help?")).to_have_count(0)
+
+
+@pytest.mark.parametrize("name", ["agent_statistics", "workflow_traces", "system_alerts"])
+def test_customer_opening_a_monitoring_url_is_not_allowed(server, page, name) -> None:
+    log_in(page, server.url, "alice")
+    expect(page.get_by_role("heading", name="How can we help?")).to_be_visible()
+    # open the URL inside the same browser session (a full reload starts a new session)
+    page.evaluate(f"window.history.pushState({{}}, '', '/{name}'); "
+                  "window.dispatchEvent(new PopStateEvent('popstate'))")
+    expect(page.get_by_text("You're not allowed to see this page.")).to_be_visible()
+    expect(page.get_by_text("This page is being built")).to_have_count(0)
+
+
+def test_supervisor_opens_monitoring_pages(server, page) -> None:
+    log_in(page, server.url, "sam")
+    page.get_by_role("link", name="Agent statistics").click()
+    expect(page.get_by_role("heading", name="Agent statistics")).to_be_visible()
