@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TypedDict
 
 import numpy as np
+import psutil
 from langgraph.graph import END, START, StateGraph
 
 from core.config import Settings
@@ -100,6 +101,7 @@ def bench_engine(settings: Settings, turns: int, concurrency: int, seed: int = 7
         "floor_p95_ms": floor_p95,
         "floor_errors": floor_errors,
         "p95_ratio": round(p95 / floor_p95, 2) if floor_p95 else None,
+        "rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1),
     }
 
 

@@ -63,11 +63,18 @@ def cmd_ask(args: argparse.Namespace) -> None:
         "latency_ms": round(reply.latency_ms, 2),
         "conversation_id": reply.conversation_id,
         "status": reply.status,
+        "rss_mb": _rss_mb(),
     }
     if args.json:
         _print(result, True)
     else:
         print(reply.text)
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return round(psutil.Process().memory_info().rss / 2**20, 1)
 
 
 def cmd_chat(args: argparse.Namespace) -> None:
