@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
+from itertools import pairwise
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def normalise(text: str) -> str:
 def stemmed_terms(text: str) -> list[str]:
     """Stemmed words and stemmed word bigrams: the word half of the features."""
     words = _STEMMER.stemWords(_TOKEN.findall(normalise(text)))
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+    return words + [f"{a} {b}" for a, b in pairwise(words)]
 
 
 @dataclass(frozen=True)

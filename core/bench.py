@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TypedDict
 
@@ -74,15 +75,15 @@ def bench_engine(settings: Settings, turns: int, concurrency: int, seed: int = 7
         user = runtime.local_user("bench")
         conversations = [runtime.chat.start_conversation(user) for _ in range(max(1, turns // 20))]
         jobs = [
-            (lambda c=rng.choice(conversations), t=rng.choice(texts): runtime.chat.send(user, c, t))
+            partial(runtime.chat.send, user, rng.choice(conversations), rng.choice(texts))
             for _ in range(turns)
         ]
         floor = floor_graph(local)
         threads = [uuid.uuid4().hex for _ in conversations]
         floor_jobs = [
-            (lambda th=rng.choice(threads), t=rng.choice(texts):
-             floor.invoke({"text": t}, {"configurable": {"thread_id": th}},
-                          durability=local.checkpoint_durability))
+            partial(floor.invoke, {"text": rng.choice(texts)},
+                    {"configurable": {"thread_id": rng.choice(threads)}},
+                    durability=local.checkpoint_durability)
             for _ in range(turns)
         ]
         _timed(jobs[: min(50, turns)], concurrency)  # warm-up: caches, connections

@@ -25,7 +25,6 @@ from core.models import Conversation, Feedback, Message, Turn, utcnow
 from core.ratelimit import ChatRateLimiter
 from core.validation import clean_message
 
-
 _TURN_WORKERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="turn")
 _NOT_FOUND = "That conversation doesn't exist or isn't yours."
 

@@ -2,9 +2,9 @@
 
 from ui.session import require_permission
 
-user = require_permission("chat:use")
+user = require_permission("chat:use")  # first: nothing below runs for a visitor
 
-from ui.chat_view import render_chat  # noqa: E402  (only after the guard)
+from ui.chat_view import render_chat  # noqa: E402
 from ui.runtime import get_runtime  # noqa: E402
 
 render_chat(get_runtime().chat, user)

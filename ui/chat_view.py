@@ -98,8 +98,7 @@ def _send(chat: ChatService, user: Principal, conversation_id: int | None, promp
 
 
 def _words(reply: ChatReply) -> Iterator[str]:
-    for line in reply.text.splitlines(keepends=True):
-        yield line
+    yield from reply.text.splitlines(keepends=True)
 
 
 def _keep_text(message: str, prompt: str) -> None:

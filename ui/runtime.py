@@ -10,7 +10,7 @@ import streamlit as st
 if TYPE_CHECKING:
     from core.runtime import Runtime
 
-override: "Runtime | None" = None
+override: Runtime | None = None
 """Tests set this to run the pages against their own runtime."""
 
 
@@ -21,7 +21,7 @@ def _server_runtime() -> Runtime:
     return Runtime.start()
 
 
-def get_runtime() -> "Runtime":
+def get_runtime() -> Runtime:
     return override or _server_runtime()
 
 

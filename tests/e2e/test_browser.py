@@ -21,7 +21,7 @@ def test_fresh_server_serves_no_page_content_without_login(tmp_path, model_dir, 
         for name in PAGES:
             page.goto(f"{server.url}/{name}")
             expect(page.get_by_text("Please log in to continue.")).to_be_visible(timeout=20_000)
-            expect(page.get_by_role("heading", name=re.compile("How can we help|statistics|traces|alerts", re.I))).to_have_count(0)
+            expect(page.get_by_role("heading", name=re.compile("How can we help|statistics|traces|alerts", re.IGNORECASE))).to_have_count(0)
             expect(page.get_by_text("This page is being built")).to_have_count(0)
         context.close()
     finally:
@@ -43,7 +43,7 @@ def test_customer_asks_gets_sources_gives_feedback_and_logs_out(server, page) ->
     answer = page.locator('[data-testid="stChatMessage"]').nth(1)
     expect(answer).to_contain_text("Sources:")
     page.get_by_text("Sources", exact=True).click()
-    expect(answer).to_contain_text(re.compile("lost|stolen", re.I))
+    expect(answer).to_contain_text(re.compile("lost|stolen", re.IGNORECASE))
     answer.locator('[data-testid="stFeedback"] button').first.click()  # thumbs up
     expect(page.get_by_text("Thanks for the feedback!")).to_be_visible()
     db = create_engine(f"sqlite:///{server.state_dir / 'concierge.sqlite'}")
