@@ -14,8 +14,8 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from itertools import pairwise
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import joblib

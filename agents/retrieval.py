@@ -140,9 +140,9 @@ class KnowledgeRetriever:
         unknown = len(tokens) - len(known)
         return sum(per_term[t] for t in known) + unknown * max(per_term.values())
 
-    def summary_of(self, article_id: str) -> str:
-        """The article's first section: the direct answer it opens with."""
+    def leads(self) -> dict[str, str]:
+        """Each article's first section: the direct answer it opens with."""
+        leads: dict[str, str] = {}
         for section in self.sections:
-            if section.article.id == article_id:
-                return section.text
-        raise KeyError(article_id)
+            leads.setdefault(section.article.id, section.text)
+        return leads

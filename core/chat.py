@@ -165,16 +165,6 @@ class ChatService:
             conversation_id=conversation_id, turn_id=turn_id, status="error" if error else "ok",
         )
 
-    def history(self, user: Principal, conversation_id: int) -> list[Message]:
-        """The conversation's messages, oldest first (the owner only)."""
-        _require(user, "chat:use")
-        with self.sessions() as session:
-            _owned(session, user, conversation_id)
-            rows = session.scalars(
-                select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
-            )
-            return list(rows)
-
     def transcript(self, user: Principal, conversation_id: int) -> list[TranscriptEntry]:
         """The conversation as the chat page replays it: each reply with its turn's details."""
         _require(user, "chat:use")

@@ -50,11 +50,10 @@ class Engine:
             pack.examples, settings.model_cache_dir, wrong_answer_cost=settings.wrong_answer_cost
         ).with_threshold(settings.intent_threshold)
         retriever = KnowledgeRetriever(pack.articles)
-        leads = {a.id: retriever.summary_of(a.id) for a in pack.articles}
         agents = Agents(
             classifier=classifier,
             retriever=retriever,
-            writer=OfflineAnswerWriter(leads),
+            writer=OfflineAnswerWriter(retriever.leads()),
             titles_by_intent={i: a.title for a in pack.articles for i in a.intents},
             min_passage_score=settings.min_passage_score,
         )

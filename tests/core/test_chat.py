@@ -69,7 +69,7 @@ def test_another_customers_conversation_is_refused(runtime: Runtime) -> None:
         with pytest.raises(ConversationNotFound):
             runtime.chat.send(bob, conversation_id, "show me that")
     with pytest.raises(ConversationNotFound):
-        runtime.chat.history(bob, reply.conversation_id)
+        runtime.chat.transcript(bob, reply.conversation_id)
     assert [c.id for c in runtime.chat.conversations(bob)] == []
     assert count(runtime, Message) == 2
 

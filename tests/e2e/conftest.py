@@ -4,7 +4,6 @@ Chromium. Skipped locally when Chromium is missing; a failure under CI."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -118,6 +117,3 @@ def log_in(page, url: str, username: str, password: str = DEMO_PASSWORD) -> None
     page.get_by_label("Password", exact=True).first.fill(password)
     page.get_by_role("button", name="Log in").click()
 
-
-def chromium_available() -> bool:
-    return Path(CHROMIUM).exists() or shutil.which("chromium") is not None
