@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.auth import AuthError, Principal, authenticate, sign_up
+from core.models import AuditEvent
 
 
 class AccountService:
@@ -16,8 +17,14 @@ class AccountService:
         self.sessions = sessions
 
     def log_in(self, username: str, password: str) -> Principal | None:
-        with self.sessions() as session:
-            return authenticate(session, username.strip(), password)
+        """The user, or None; every attempt is recorded (failed-login alerts count them)."""
+        with self.sessions.begin() as session:
+            user = authenticate(session, username.strip(), password)
+            session.add(AuditEvent(
+                action="login", outcome="success" if user else "failure",
+                actor_id=user.id if user else None, detail=f"username={username.strip()[:64]!r}",
+            ))
+            return user
 
     def sign_up(self, username: str, password: str, confirm: str) -> Principal:
         """A new customer; AuthError with a user-facing reason when refused."""

@@ -1,8 +1,10 @@
 """`concierge bench engine`: full turns against a bare LangGraph floor, in one run.
 
 Ours: `ChatService.send` with persistence on (SQLite + SqliteSaver in a scratch state
-folder) on the demo pack. The floor: a bare three-node graph with the same kind of
-checkpointer, driven the same way. `p95_ratio` is ours over the floor's.
+folder) on the demo pack, with span capture on (as shipped) for half the rounds and off
+for the other half, interleaved. The floor: a bare three-node graph with the same kind
+of checkpointer, driven the same way. `p95_ratio` is ours (traced) over the floor's;
+`tracing_overhead_p95` is traced over untraced, minus one.
 """
 
 from __future__ import annotations
@@ -87,10 +89,10 @@ def bench_engine(settings: Settings, turns: int, concurrency: int, seed: int = 7
             for _ in range(turns)
         ]
         _timed(jobs[: min(50, turns)], concurrency)  # warm-up: caches, connections
-        ours, errors, wall = _timed(jobs, concurrency)
+        ours, untraced, errors, wall = _traced_and_untraced(runtime, jobs, concurrency)
         base, floor_errors, _ = _timed(floor_jobs, concurrency)
         runtime.db.dispose()
-    p95, floor_p95 = _pct(ours, 95), _pct(base, 95)
+    p95, floor_p95, untraced_p95 = _pct(ours, 95), _pct(base, 95), _pct(untraced, 95)
     return {
         "turns": turns,
         "concurrency": concurrency,
@@ -102,8 +104,29 @@ def bench_engine(settings: Settings, turns: int, concurrency: int, seed: int = 7
         "floor_p95_ms": floor_p95,
         "floor_errors": floor_errors,
         "p95_ratio": round(p95 / floor_p95, 2) if floor_p95 else None,
+        "untraced_p50_ms": _pct(untraced, 50),
+        "untraced_p95_ms": untraced_p95,
+        "tracing_overhead_p95": round(p95 / untraced_p95 - 1, 3) if untraced_p95 else None,
         "rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1),
     }
+
+
+def _traced_and_untraced(runtime: Runtime, jobs: list[Callable[[], object]], concurrency: int,
+                         rounds: int = 10) -> tuple[list[float], list[float], int, float]:
+    """Every job once, half the rounds with span capture on and half off, interleaved so
+    both see the same machine; returns (traced, untraced, errors, wall time of traced)."""
+    traced: list[float] = []
+    untraced: list[float] = []
+    errors, wall = 0, 0.0
+    size = max(1, len(jobs) // rounds)
+    for n, first in enumerate(range(0, len(jobs), size)):
+        runtime.chat.tracing = n % 2 == 0
+        latencies, failed, took = _timed(jobs[first:first + size], concurrency)
+        errors += failed
+        (traced if runtime.chat.tracing else untraced).extend(latencies)
+        wall += took if runtime.chat.tracing else 0.0
+    runtime.chat.tracing = True
+    return traced, untraced, errors, wall
 
 
 def _pct(values: list[float], q: float) -> float:

@@ -13,6 +13,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,8 +22,11 @@ from agents.answer import APOLOGY_REPLY
 from core import chat_store
 from core.auth import Principal
 from core.engine import Engine
+from core.langsmith_export import turn_exporter, user_pseudonym
 from core.models import Conversation, Feedback, Message, Turn, utcnow
 from core.ratelimit import ChatRateLimiter
+from core.trace_writer import PendingTrace, TraceWriter
+from core.tracing import SpanRecorder
 from core.validation import clean_message
 
 _TURN_WORKERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="turn")
@@ -50,6 +54,7 @@ class ChatReply:
     conversation_id: int = 0
     turn_id: int = 0
     status: str = "ok"
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -76,12 +81,18 @@ class ChatService:
         max_message_chars: int = 2000,
         limiter: ChatRateLimiter | None = None,
         turn_timeout_s: float = 20.0,
+        trace_writer: TraceWriter | None = None,
+        pseudonym_secret: bytes = b"",
     ):
         self.engine = engine
         self.sessions = sessions
         self.max_message_chars = max_message_chars
         self.limiter = limiter
         self.turn_timeout_s = turn_timeout_s
+        self.trace_writer = trace_writer
+        self.tracing = trace_writer is not None
+        """Record each turn's spans (the workflow traces page reads them)."""
+        self.pseudonym_secret = pseudonym_secret
         self._owners: dict[int, tuple[int, str]] = {}
 
     def start_conversation(self, user: Principal, title: str = "New conversation") -> int:
@@ -108,9 +119,20 @@ class ChatService:
                 session, conversation_id=conversation_id, role="customer", body=text
             )
         started = time.perf_counter()
-        state = self._run_within_budget(thread_id, text)
+        recorder = SpanRecorder() if self.tracing else None
+        exporter = turn_exporter()
+        callbacks = [c for c in (recorder, exporter) if c is not None]
+        metadata = {"conversation_id": conversation_id,
+                    "user": user_pseudonym(user.id, self.pseudonym_secret)} if exporter else None
+        state = self._run_within_budget(thread_id, text, callbacks, metadata)
         latency_ms = (time.perf_counter() - started) * 1000
-        return self._store_reply(conversation_id, question_id, state, latency_ms)
+        reply = self._store_reply(conversation_id, question_id, state, latency_ms)
+        if recorder is not None and self.trace_writer is not None:
+            run_id = recorder.root_run_id if exporter else None
+            self.trace_writer.submit(PendingTrace(
+                reply.turn_id, reply.created_at, state, recorder, str(run_id) if run_id else None
+            ))
+        return reply
 
     def _owned_thread(self, session: Session, user: Principal, conversation_id: int) -> str:
         """The conversation's LangGraph thread, after checking the user owns it.
@@ -128,14 +150,15 @@ class ChatService:
             raise ConversationNotFound(_NOT_FOUND)
         return found[1]
 
-    def _run_within_budget(self, thread_id: str, text: str) -> dict:
+    def _run_within_budget(self, thread_id: str, text: str, callbacks: list,
+                           metadata: dict | None) -> dict:
         """The workflow's final state, or an apology state when it fails or overruns.
 
         The turn runs on a worker thread so the customer is answered when the budget is
         spent even if an agent is stuck (a Python thread cannot be killed; it finishes
         in the background and its result is dropped).
         """
-        future = _TURN_WORKERS.submit(self.engine.run_turn, thread_id, text)
+        future = _TURN_WORKERS.submit(self.engine.run_turn, thread_id, text, callbacks, metadata)
         try:
             return future.result(timeout=self.turn_timeout_s)
         except FutureTimeout:
@@ -148,6 +171,7 @@ class ChatService:
                      latency_ms: float) -> ChatReply:
         error = state.get("error")
         intent = state.get("intent")
+        created_at = utcnow()
         with self.sessions.begin() as session:
             reply_id = chat_store.add_message(
                 session, conversation_id=conversation_id, role="assistant",
@@ -157,12 +181,13 @@ class ChatService:
                 session, conversation_id=conversation_id, question_id=question_id,
                 reply_id=reply_id, intent=intent, confidence=state.get("confidence"),
                 route=state["route"], sources=state.get("sources", []), latency_ms=latency_ms,
-                status="error" if error else "ok", error=error,
+                status="error" if error else "ok", error=error, created_at=created_at,
             )
         return ChatReply(
             text=state["answer"], intent=intent, confidence=state.get("confidence"),
             route=state["route"], sources=state.get("sources", []), latency_ms=latency_ms,
             conversation_id=conversation_id, turn_id=turn_id, status="error" if error else "ok",
+            created_at=created_at,
         )
 
     def transcript(self, user: Principal, conversation_id: int) -> list[TranscriptEntry]:

@@ -7,10 +7,14 @@ transaction.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from core.models import Conversation, Message, Turn, utcnow
+from core.masking import mask_pii
+from core.models import Conversation, Message, Span, Turn, TurnTrace, utcnow
+from core.tracing import SpanRecord
 
 
 def conversation_owner_and_thread(session: Session, conversation_id: int) -> tuple[int, str] | None:
@@ -27,8 +31,38 @@ def add_message(session: Session, *, conversation_id: int, role: str, body: str)
     ).scalar_one()
 
 
-def add_turn(session: Session, **values: object) -> int:
+def add_turn(session: Session, *, created_at: datetime, **values: object) -> int:
     return session.execute(
-        insert(Turn).values(created_at=utcnow(), **values).returning(Turn.id)
+        insert(Turn).values(created_at=created_at, **values).returning(Turn.id)
     ).scalar_one()
+
+
+def trace_rows(*, turn_id: int, created_at: datetime, state: dict, spans: list[SpanRecord],
+               langsmith_run_id: str | None) -> tuple[dict, list[dict]]:
+    """A turn's "why" (runners-up, passages) and span rows, masked where customer text."""
+    trace = {
+        "turn_id": turn_id, "query": mask_pii(state.get("query") or state.get("text") or "")[:500],
+        "follow_up": bool(state.get("follow_up")), "best_guess": state.get("best_guess"),
+        "alternatives": [list(a) for a in state.get("alternatives") or []],
+        "passages": [_passage_summary(p) for p in state.get("passages") or []],
+        "langsmith_run_id": langsmith_run_id,
+    }
+    return trace, [{"turn_id": turn_id, "created_at": created_at, **span.__dict__} for span in spans]
+
+
+def add_traces(session: Session, traces: list[dict], spans: list[dict]) -> None:
+    if traces:
+        session.execute(insert(TurnTrace), traces)
+    if spans:
+        session.execute(insert(Span), spans)
+
+
+def _passage_summary(passage: dict) -> dict:
+    text = passage.get("text", "")
+    return {
+        "article_id": passage.get("article_id"), "title": passage.get("title"),
+        "heading": passage.get("heading"), "score": passage.get("score"),
+        "intent_match": passage.get("intent_match"),
+        "text": text if len(text) <= 300 else text[:299] + "…",
+    }
 

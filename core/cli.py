@@ -1,4 +1,4 @@
-"""The `concierge` command: init, ask, chat, eval and bench.
+"""The `concierge` command: init, ask, chat, eval, bench, monitor and seed.
 
 Every subcommand prints one JSON object with `--json`. Bad input or a failure exits
 non-zero with a one-line message on stderr, never a traceback.
@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,6 +55,7 @@ def cmd_ask(args: argparse.Namespace) -> None:
 
     runtime = Runtime.start()
     reply = runtime.chat.send(runtime.local_user(), None, args.text)
+    runtime.close()
     result = {
         "answer": reply.text,
         "intent": reply.intent,
@@ -78,14 +80,22 @@ def _rss_mb() -> float:
 
 
 def cmd_chat(args: argparse.Namespace) -> None:
-    from core.ratelimit import RateLimited
     from core.runtime import Runtime
-    from core.validation import InvalidMessage
 
     runtime = Runtime.start()
     user = runtime.local_user()
     conversation = runtime.chat.start_conversation(user, "Terminal chat")
     print("Concierge terminal chat. Type your question; Ctrl-D or /quit to leave.")
+    try:
+        _chat_loop(runtime, user, conversation)
+    finally:
+        runtime.close()
+
+
+def _chat_loop(runtime, user, conversation: int) -> None:
+    from core.ratelimit import RateLimited
+    from core.validation import InvalidMessage
+
     while True:
         try:
             text = input("you> ")
@@ -127,6 +137,40 @@ def cmd_bench(args: argparse.Namespace) -> None:
     _print(bench_engine(get_settings(), args.turns, args.concurrency), args.json)
 
 
+def cmd_monitor(args: argparse.Namespace) -> None:
+    import threading
+
+    from core.db import create_schema, make_engine, make_sessions
+    from core.monitoring.monitor import Monitor
+
+    settings = get_settings()
+    db = make_engine(settings)
+    create_schema(db)
+    monitor = Monitor(make_sessions(db), disk_path=settings.state_dir,
+                      consecutive=settings.alert_consecutive,
+                      webhook_url=settings.alert_webhook_url)
+    if args.once:
+        time.sleep(1.0)  # psutil's CPU reading needs an interval to measure over
+        events = monitor.tick()
+        _print({"readings": monitor.last_readings, "events": [
+            {"event": e, "rule": a.rule, "message": a.message} for e, a in events]}, args.json)
+        return
+    print(f"Monitoring every {settings.monitor_interval_s:g} s; Ctrl-C to stop.", file=sys.stderr)
+    monitor.run(settings.monitor_interval_s, threading.Event())
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    from core.db import create_schema, make_engine, make_sessions
+    from core.seed_turns import seed_turns
+
+    if args.turns < 1 or args.days <= 0:
+        raise CliError("--turns must be at least 1 and --days above 0")
+    settings = get_settings()
+    db = make_engine(settings)
+    create_schema(db)
+    _print(seed_turns(make_sessions(db), args.turns, days=args.days), args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="concierge", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -160,6 +204,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--concurrency", type=int, default=4)
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(func=cmd_bench)
+
+    monitor = sub.add_parser("monitor", help="sample the host and check alert rules, forever")
+    monitor.add_argument("--once", action="store_true", help="one sample and check, then exit")
+    monitor.add_argument("--json", action="store_true")
+    monitor.set_defaults(func=cmd_monitor)
+
+    seed = sub.add_parser("seed", help="store synthetic turns (to try the monitoring pages at scale)")
+    seed.add_argument("target", choices=["turns"])
+    seed.add_argument("--turns", type=int, default=100_000)
+    seed.add_argument("--days", type=float, default=7.0)
+    seed.add_argument("--json", action="store_true")
+    seed.set_defaults(func=cmd_seed)
     return parser
 
 

@@ -42,6 +42,16 @@ class Settings(BaseSettings):
     """Time budget of a whole turn: past it the customer gets an apology and an offer of a person."""
     checkpoint_durability: Literal["exit", "async", "sync"] = "exit"
     """When LangGraph writes a turn's checkpoint: once at the end (exit) or after every step."""
+    trace_turns: bool = True
+    """Record every turn's spans for the workflow traces page."""
+    monitor_in_app: bool = True
+    """Run the system monitor inside the app server (turn off when `concierge monitor` runs alone)."""
+    monitor_interval_s: float = Field(default=5.0, gt=0.0)
+    """Seconds between the monitor's samples and alert checks."""
+    alert_consecutive: int = Field(default=3, ge=1)
+    """Consecutive breaches before an alert fires (and clear readings before it resolves)."""
+    alert_webhook_url: str | None = None
+    """Optional URL that gets a JSON POST when an alert fires or resolves."""
     demo_password: str | None = None
     model_dir: Path | None = None
     """Where trained models are cached (default: `models/` in the state folder)."""
@@ -53,6 +63,10 @@ class Settings(BaseSettings):
     @property
     def model_cache_dir(self) -> Path:
         return self.model_dir or self.state_dir / "models"
+
+    @property
+    def pseudonym_key_path(self) -> Path:
+        return self.state_dir / "pseudonym.key"
 
     @property
     def checkpoint_path(self) -> Path:

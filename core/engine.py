@@ -62,9 +62,15 @@ class Engine:
         return cls(pack, agents, graph, time.perf_counter() - started,
                    settings.checkpoint_durability)
 
-    def run_turn(self, thread_id: str, text: str, callbacks: list | None = None) -> TurnState:
-        """One turn of the workflow on a conversation's thread."""
-        config = {"configurable": {"thread_id": thread_id}, "callbacks": callbacks or []}
+    def run_turn(self, thread_id: str, text: str, callbacks: list | None = None,
+                 metadata: dict | None = None) -> TurnState:
+        """One turn of the workflow on a conversation's thread.
+
+        `callbacks` (span recorder, LangSmith tracer) see every node run; `metadata`
+        goes with every run they report.
+        """
+        config = {"configurable": {"thread_id": thread_id}, "callbacks": callbacks or [],
+                  "metadata": metadata or {}, "run_name": "concierge_turn"}
         return self.graph.invoke({"text": text}, config=config, durability=self.durability)
 
 

@@ -63,7 +63,11 @@ class Turn(Base):
     """One customer message and the workflow's reply to it, with the why."""
 
     __tablename__ = "turns"
-    __table_args__ = (Index("ix_turns_created_at", "created_at"),)
+    __table_args__ = (
+        # Covering index: the statistics read a window of turns without touching the table.
+        Index("ix_turns_created_stats", "created_at", "status", "route", "intent", "confidence",
+              "latency_ms"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
@@ -88,3 +92,97 @@ class Feedback(Base):
     score: Mapped[int]  # 1 thumbs up, 0 thumbs down
     comment: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TurnTrace(Base):
+    """Why a turn answered as it did: runners-up, passages, the LangSmith run (if exported)."""
+
+    __tablename__ = "turn_traces"
+
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id"), primary_key=True)
+    query: Mapped[str] = mapped_column(Text, default="")
+    """What retrieval searched for, masked."""
+    follow_up: Mapped[bool] = mapped_column(default=False)
+    best_guess: Mapped[str | None] = mapped_column(String(64), default=None)
+    alternatives: Mapped[list] = mapped_column(JSON, default=list)
+    passages: Mapped[list] = mapped_column(JSON, default=list)
+    langsmith_run_id: Mapped[str | None] = mapped_column(String(36), default=None)
+
+
+class Span(Base):
+    """One node run of a turn's workflow (or its routing edge), timed from the turn's start."""
+
+    __tablename__ = "spans"
+    __table_args__ = (Index("ix_spans_node_created", "node", "created_at", "duration_ms", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    """The turn's time (copied here so statistics read spans without a join)."""
+    node: Mapped[str] = mapped_column(String(48))
+    parent: Mapped[str | None] = mapped_column(String(48), default=None)
+    start_ms: Mapped[float] = mapped_column(default=0.0)
+    duration_ms: Mapped[float] = mapped_column(default=0.0)
+    status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | error | running
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    input_summary: Mapped[str] = mapped_column(Text, default="")
+    output_summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditEvent(Base):
+    """Security-relevant events (logins first); the failed-login alert counts these."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_action_created", "action", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    action: Mapped[str] = mapped_column(String(48))
+    outcome: Mapped[str] = mapped_column(String(16))  # success | failure
+    detail: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class MetricSample(Base):
+    """One reading of the host and the app process by the monitor."""
+
+    __tablename__ = "metric_samples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    cpu_percent: Mapped[float]
+    memory_percent: Mapped[float]
+    disk_percent: Mapped[float]
+    process_rss_mb: Mapped[float]
+
+
+class Alert(Base):
+    """An alert's life: firing -> acknowledged -> resolved. One open alert per rule."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_rule_status", "rule", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(48))
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="firing")
+    message: Mapped[str] = mapped_column(Text)
+    value: Mapped[float]
+    threshold: Mapped[float]
+    fired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AlertThreshold(Base):
+    """A supervisor's override of a rule's default threshold."""
+
+    __tablename__ = "alert_thresholds"
+
+    rule: Mapped[str] = mapped_column(String(48), primary_key=True)
+    threshold: Mapped[float]
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,6 +7,7 @@ The CLI builds one per process; the Streamlit app keeps one per server in
 from __future__ import annotations
 
 import secrets
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +21,13 @@ from core.chat import ChatService
 from core.config import Settings, get_settings
 from core.db import create_schema, make_engine, make_sessions
 from core.engine import Engine
+from core.langsmith_export import flush as flush_langsmith
+from core.langsmith_export import load_pseudonym_secret
 from core.models import User
+from core.monitoring.monitor import Monitor
+from core.monitoring.service import MonitoringService
 from core.ratelimit import ChatRateLimiter
+from core.trace_writer import TraceWriter
 
 
 @dataclass
@@ -32,6 +38,7 @@ class Runtime:
     engine: Engine
     chat: ChatService
     accounts: AccountService
+    monitoring: MonitoringService
 
     @classmethod
     def start(
@@ -46,8 +53,25 @@ class Runtime:
         engine = engine or Engine.load(settings, checkpointer=checkpointer)
         limiter = ChatRateLimiter(settings.chat_rate_limit, _limits_uri(settings)) if rate_limit else None
         chat = ChatService(engine, sessions, max_message_chars=settings.max_message_chars,
-                           limiter=limiter, turn_timeout_s=settings.turn_timeout_s)
-        return cls(settings, db, sessions, engine, chat, AccountService(sessions))
+                           limiter=limiter, turn_timeout_s=settings.turn_timeout_s,
+                           trace_writer=TraceWriter(sessions) if settings.trace_turns else None,
+                           pseudonym_secret=load_pseudonym_secret(settings.pseudonym_key_path))
+        return cls(settings, db, sessions, engine, chat, AccountService(sessions),
+                   MonitoringService(sessions, engine))
+
+    def close(self) -> None:
+        """Store queued traces and send queued LangSmith runs (before a command exits)."""
+        if self.chat.trace_writer is not None:
+            self.chat.trace_writer.flush()
+        flush_langsmith()
+
+    def start_monitor(self) -> threading.Event:
+        """The system monitor in a background thread (set the event to stop it)."""
+        settings = self.settings
+        monitor = Monitor(self.sessions, disk_path=settings.state_dir,
+                          consecutive=settings.alert_consecutive,
+                          webhook_url=settings.alert_webhook_url)
+        return monitor.start(settings.monitor_interval_s)
 
     def local_user(self, username: str = "cli") -> Principal:
         """The terminal's own customer account, created on first use with a random password."""

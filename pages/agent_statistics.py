@@ -1,10 +1,76 @@
-"""Agent statistics page (supervisors and admins). Its content arrives with the monitoring work."""
+"""Agent statistics (supervisors and admins): how each agent is doing over a window."""
 
 import streamlit as st
 
+from core.monitoring.windows import WINDOWS
+from ui import charts
+from ui.formatting import delta_points, ms, percent
+from ui.runtime import get_runtime
 from ui.session import require_permission
 
-require_permission("monitoring:read")
+user = require_permission("monitoring:read")
+service = get_runtime().monitoring
+REFRESH_S = 15
 
 st.title("Agent statistics")
-st.info("This page is being built: the monitoring milestone fills it in.")
+window = st.segmented_control("Window", list(WINDOWS), default="Last day", key="stats_window")
+window = window or "Last day"
+
+
+@st.fragment(run_every=REFRESH_S)
+def live_statistics() -> None:
+    report = service.statistics(user, window)
+    now, before = report.current, report.previous
+    cols = st.columns(4)
+    cols[0].metric("Turns", f"{now.turns:,}", delta=now.turns - before.turns)
+    cols[1].metric("Error rate", percent(now.error_rate),
+                   delta=delta_points(now.error_rate, before.error_rate), delta_color="inverse")
+    cols[2].metric("p95 turn latency", ms(now.p95_latency_ms),
+                   delta=_delta_ms(now.p95_latency_ms, before.p95_latency_ms), delta_color="inverse")
+    cols[3].metric("Thumbs up", percent(now.thumbs_up_share),
+                   delta=delta_points(now.thumbs_up_share, before.thumbs_up_share))
+    cols = st.columns(3)
+    cols[0].metric("Clarifying questions", percent(now.clarify_rate),
+                   delta=delta_points(now.clarify_rate, before.clarify_rate), delta_color="off")
+    cols[1].metric("Out of scope", percent(now.out_of_scope_rate),
+                   delta=delta_points(now.out_of_scope_rate, before.out_of_scope_rate),
+                   delta_color="inverse")
+    cols[2].metric("Handed to a person", percent(now.handoff_rate),
+                   delta=delta_points(now.handoff_rate, before.handoff_rate), delta_color="inverse")
+    st.caption(f"{report.window}, compared with the {report.window.lower().replace('last ', '')} "
+               f"before it. Refreshes every {REFRESH_S} s.")
+
+    st.subheader("Agents")
+    st.dataframe(
+        [{"agent": n.node, "calls": n.calls, "error rate": percent(n.error_rate),
+          "p50 ms": n.p50_ms, "p95 ms": n.p95_ms, "p99 ms": n.p99_ms,
+          "last error": n.last_error or "", "when": n.last_error_at} for n in report.nodes],
+        hide_index=True, use_container_width=True,
+    )
+    if not report.nodes:
+        st.info("No turns in this window yet.")
+    st.subheader("Turns over time")
+    st.altair_chart(charts.turns_over_time(report.series), use_container_width=True)
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Intents")
+        if report.intents:
+            st.altair_chart(charts.intent_bars(report.intents), use_container_width=True)
+    with right:
+        st.subheader("Confidence")
+        st.altair_chart(charts.confidence_histogram(report.confidence), use_container_width=True)
+
+
+def _delta_ms(now: float | None, before: float | None) -> str | None:
+    return None if now is None or before is None else f"{now - before:+.1f} ms"
+
+
+live_statistics()
+
+st.subheader("Health")
+for health in service.agent_health(user):
+    icon = ":material/check_circle:" if health.ready else ":material/error:"
+    st.markdown(f"{icon} **{health.agent}**: {'ready' if health.ready else 'not ready'}")
+    st.caption(health.detail)
+    if health.last_error:
+        st.caption(f"Last error {health.last_error_at:%Y-%m-%d %H:%M} UTC: {health.last_error}")

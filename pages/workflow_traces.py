@@ -1,10 +1,104 @@
-"""Workflow traces page (supervisors and admins). Its content arrives with the monitoring work."""
+"""Workflow traces (supervisors and admins): recent turns, and why the bot said what it said."""
+
+from datetime import timedelta
 
 import streamlit as st
 
+from core.models import utcnow
+from core.monitoring.traces import TurnFilter
+from ui import charts
+from ui.runtime import get_runtime
 from ui.session import require_permission
+from ui.text import literal
 
-require_permission("monitoring:read")
+user = require_permission("monitoring:read")
+service = get_runtime().monitoring
+SINCE = {"Last hour": timedelta(hours=1), "Last day": timedelta(days=1),
+         "Last week": timedelta(weeks=1), "Any time": None}
 
 st.title("Workflow traces")
-st.info("This page is being built: the monitoring milestone fills it in.")
+cols = st.columns(4)
+since = cols[0].selectbox("Time", list(SINCE), index=1, key="trace_since")
+intent = cols[1].selectbox("Intent", ["Any", *service.known_intents(user)], key="trace_intent")
+status = cols[2].selectbox("Status", ["Any", "ok", "error"], key="trace_status")
+conversation = cols[3].number_input("Conversation", min_value=0, step=1, value=0,
+                                    help="0 shows every conversation", key="trace_conversation")
+window = SINCE[since]
+rows = service.recent_turns(user, TurnFilter(
+    since=utcnow() - window if window else None, intent=None if intent == "Any" else intent,
+    status=None if status == "Any" else status, conversation_id=int(conversation) or None,
+))
+if not rows:
+    st.info("No turns match these filters.")
+    st.stop()
+
+st.dataframe(
+    [{"turn": r.turn_id, "time (UTC)": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+      "customer": r.customer, "conversation": r.conversation_id, "intent": r.intent,
+      "confidence": round(r.confidence, 3) if r.confidence is not None else None,
+      "route": r.route, "status": "⚠ error" if r.status == "error" else r.status,
+      "latency ms": round(r.latency_ms, 1) if r.latency_ms is not None else None}
+     for r in rows],
+    hide_index=True, use_container_width=True,
+)
+by_id = {r.turn_id: r for r in rows}
+turn_id = st.selectbox(
+    "Show the trace of turn", list(by_id), key="trace_turn",
+    format_func=lambda t: f"#{t} · {by_id[t].created_at:%H:%M:%S} · {by_id[t].customer} · "
+                          f"{by_id[t].intent or '?'} · {by_id[t].status}",
+)
+trace = service.trace(user, turn_id)
+if trace is None:
+    st.warning("That turn no longer exists.")
+    st.stop()
+
+row = trace.row
+st.subheader(f"Turn #{row.turn_id}")
+if row.status == "error":
+    st.error(f"This turn failed: {trace.error}", icon=":material/error:")
+cols = st.columns(4)
+cols[0].metric("Intent", row.intent or "–")
+cols[1].metric("Confidence", f"{row.confidence:.0%}" if row.confidence is not None else "–")
+cols[2].metric("Route", row.route or "–")
+cols[3].metric("Latency", f"{row.latency_ms:,.1f} ms" if row.latency_ms is not None else "–")
+
+st.markdown("**Customer asked** (personal data masked)")
+st.text(trace.question)
+if trace.follow_up:
+    st.caption(f"Read as a follow-up; searched for: {trace.query}")
+
+st.markdown("#### Spans")
+if trace.spans:
+    st.altair_chart(charts.waterfall(trace.spans), use_container_width=True)
+    st.dataframe(
+        [{"step": s.node, "inside": s.parent or "", "start ms": round(s.start_ms, 2),
+          "duration ms": round(s.duration_ms, 2), "status": s.status, "error": s.error or "",
+          "input": s.input_summary, "output": s.output_summary} for s in trace.spans],
+        hide_index=True, use_container_width=True,
+    )
+else:
+    st.caption("No spans were recorded for this turn.")
+
+st.markdown("#### Why this answer")
+st.markdown(f"- **Intent** `{row.intent}` with confidence {row.confidence or 0:.2f}"
+            + (f" (model's best guess: `{trace.best_guess}`)" if trace.best_guess != row.intent else ""))
+if trace.alternatives:
+    st.markdown("- **Runners-up:** " + ", ".join(f"`{a}` {p:.2f}" for a, p in trace.alternatives))
+st.markdown(f"- **Route taken:** `{row.route}`")
+if trace.passages:
+    st.markdown("- **Retrieved passages:**")
+    st.dataframe(
+        [{"article": p.get("title"), "section": p.get("heading"), "score": p.get("score"),
+          "intent match": p.get("intent_match")} for p in trace.passages],
+        hide_index=True, use_container_width=True,
+    )
+st.markdown("**Reply**")
+st.markdown(literal(trace.answer))
+if trace.sources:
+    st.caption("Sources: " + ", ".join(literal(s.get("title", "")) for s in trace.sources))
+if trace.langsmith_run_id:
+    url = service.langsmith_url(user, trace.langsmith_run_id)
+    if url:
+        st.link_button("Open in LangSmith", url)
+    else:
+        st.caption(f"LangSmith run `{trace.langsmith_run_id}` (LangSmith not reachable for a link)")

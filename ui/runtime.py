@@ -25,15 +25,31 @@ def get_runtime() -> Runtime:
     return override or _server_runtime()
 
 
+@st.cache_resource(show_spinner=False)
+def _server_monitor() -> bool:
+    runtime = _server_runtime()
+    if not runtime.settings.monitor_in_app:
+        return False
+    runtime.start_monitor()
+    return True
+
+
+def start_monitor() -> None:
+    """The system monitor, started once per server (not in tests with their own runtime)."""
+    if override is None:
+        _server_monitor()
+
+
 _warming = threading.Lock()
 _warmed = False
 
 
 def warm_up_in_background() -> None:
-    """Start loading the runtime (models, index, database) while the login form is shown."""
+    """Start loading the runtime (models, index, database) and the system monitor while the
+    login form is shown."""
     global _warmed
     with _warming:
         if _warmed or override is not None:
             return
         _warmed = True
-    threading.Thread(target=_server_runtime, name="warm-up", daemon=True).start()
+    threading.Thread(target=start_monitor, name="warm-up", daemon=True).start()
