@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pandas as pd
 import streamlit as st
 
 from core.models import utcnow
@@ -56,7 +57,7 @@ row = trace.row
 st.subheader(f"Turn #{row.turn_id}")
 if row.status == "error":
     st.error(f"This turn failed: {trace.error}", icon=":material/error:")
-cols = st.columns(4)
+cols = st.columns([2, 1, 1, 1])
 cols[0].metric("Intent", row.intent or "–")
 cols[1].metric("Confidence", f"{row.confidence:.0%}" if row.confidence is not None else "–")
 cols[2].metric("Route", row.route or "–")
@@ -70,12 +71,11 @@ if trace.follow_up:
 st.markdown("#### Spans")
 if trace.spans:
     st.altair_chart(charts.waterfall(trace.spans), use_container_width=True)
-    st.dataframe(
+    st.table(pd.DataFrame(
         [{"step": s.node, "inside": s.parent or "", "start ms": round(s.start_ms, 2),
           "duration ms": round(s.duration_ms, 2), "status": s.status, "error": s.error or "",
-          "input": s.input_summary, "output": s.output_summary} for s in trace.spans],
-        hide_index=True, use_container_width=True,
-    )
+          "input": s.input_summary, "output": s.output_summary} for s in trace.spans]
+    ).set_index("step"))
 else:
     st.caption("No spans were recorded for this turn.")
 

@@ -50,7 +50,8 @@ class Server:
 
 def start_server(state_dir: Path, model_dir: Path) -> Server:
     env = {**os.environ, "CONCIERGE_STATE_DIR": str(state_dir),
-           "CONCIERGE_MODEL_DIR": str(model_dir), "CONCIERGE_DEMO_PASSWORD": DEMO_PASSWORD}
+           "CONCIERGE_MODEL_DIR": str(model_dir), "CONCIERGE_DEMO_PASSWORD": DEMO_PASSWORD,
+           "CONCIERGE_MONITOR_INTERVAL_S": "0.5", "CONCIERGE_ALERT_CONSECUTIVE": "2"}
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     subprocess.run([sys.executable, "-m", "core.cli", "init", "--demo"], env=env, check=True,

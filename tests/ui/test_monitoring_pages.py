@@ -40,9 +40,9 @@ def test_traces_page_explains_the_latest_turn(runtime) -> None:
     assert not at.exception
     texts = [t.value for t in at.text]
     assert any("[email]" in t and "jo@example.com" not in t for t in texts)
-    spans = at.dataframe[1].value
-    assert list(spans["step"])[:2] == ["classify_intent", "route_turn"]
-    assert "retrieve_passages" in set(spans["step"])
+    spans = at.table[0].value
+    assert list(spans.index)[:2] == ["classify_intent", "route_turn"]
+    assert "retrieve_passages" in set(spans.index)
     why = " ".join(m.value for m in at.markdown)
     assert "card_arrival" in why and "Route taken" in why
 
@@ -63,7 +63,7 @@ def test_failed_turn_is_highlighted(runtime) -> None:
     at.selectbox(key="trace_status").select("error").run()
     assert not at.exception
     assert any("index is corrupt" in e.value for e in at.error)
-    spans = at.dataframe[1].value.set_index("step")
+    spans = at.table[0].value
     assert spans.loc["retrieve_passages", "status"] == "error"
 
 
