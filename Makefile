@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: install install-test run chat test bench bench-ui eval clean
+.PHONY: install install-test run chat test bench bench-ui bench-pages eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ bench: install
 
 bench-ui: install-test
 	$(BIN)/python -m benchmarks.ui_latency --json
+
+bench-pages: install
+	$(BIN)/python -m benchmarks.monitoring_pages --turns 100000 --json
 
 clean:
 	rm -rf $(VENV) .state .pytest_cache

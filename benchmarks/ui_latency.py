@@ -81,7 +81,7 @@ def measure(messages: int = 20, history: int = 50) -> dict:
     return {
         "login_interactive_s": round(login_interactive_s, 2),
         "reply_p50_ms": round(statistics.median(latencies), 1),
-        "reply_p95_ms": round(latencies[max(0, int(round(0.95 * len(latencies))) - 1)], 1),
+        "reply_p95_ms": round(latencies[max(0, round(0.95 * len(latencies)) - 1)], 1),
         "messages": messages,
         "history_messages": history,
     }

@@ -97,5 +97,5 @@ def langsmith_run_url(run_id: str) -> str | None:
                       start_time=datetime.now(UTC), inputs={})
         project = os.environ.get("LANGSMITH_PROJECT") or os.environ.get("LANGCHAIN_PROJECT")
         return exporting_client().get_run_url(run=run, project_name=project or "default")
-    except Exception:  # a link is a convenience: never break the page for it
+    except Exception:  # noqa: BLE001 (a link is a convenience: never break the page for it)
         return None

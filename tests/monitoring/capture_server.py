@@ -26,7 +26,7 @@ class CaptureServer:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_POST = do_PATCH = do_PUT = _record  # noqa: N815
+            do_GET = do_POST = do_PATCH = do_PUT = _record
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from langsmith.utils import get_env_var
+
 from core.langsmith_export import exporting_client, flush, langsmith_enabled
 from core.models import TurnTrace
 from core.runtime import Runtime

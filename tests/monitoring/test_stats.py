@@ -9,7 +9,7 @@ import pytest
 
 from core.auth import Principal
 from core.db import create_schema, make_engine, make_sessions
-from core.models import Conversation, Feedback, Message, Span, Turn, User
+from core.models import Conversation, Feedback, Message, Span, Turn, User, utcnow
 from core.monitoring import stats
 from core.monitoring.service import MonitoringService, NotAllowed
 from core.monitoring.traces import TurnFilter
@@ -99,7 +99,7 @@ def test_overview_rates_and_window_edges(sessions) -> None:
 
 
 def test_monitoring_service_refuses_customers_and_reads_for_supervisors(sessions) -> None:
-    _store(sessions, [{"at": datetime.utcnow()}])
+    _store(sessions, [{"at": utcnow()}])
     service = MonitoringService(sessions)
     customer, supervisor = Principal(1, "carol", "customer"), Principal(2, "sam", "supervisor")
     for call in (lambda u: service.statistics(u, "Last day"), lambda u: service.open_alerts(u),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 
 from sqlalchemy import select
 
@@ -24,7 +25,7 @@ def test_a_turn_records_one_span_per_node_with_masked_summaries(settings, engine
                                        "write_answer"]
     assert spans[1].parent == "classify_intent" and spans[0].parent is None
     assert all(s.status == "ok" and s.duration_ms >= 0 for s in spans)
-    assert all(b.start_ms >= a.start_ms for a, b in zip(spans, spans[1:], strict=False))
+    assert all(b.start_ms >= a.start_ms for a, b in pairwise(spans))
     assert "[phone]" in spans[0].input_summary and "7946" not in spans[0].input_summary
     assert "card_arrival" in spans[0].output_summary
     assert "7946" not in trace.query and trace.passages and trace.alternatives
