@@ -8,23 +8,9 @@ from streamlit.testing.v1 import AppTest
 
 from core.config import PROJECT_DIR
 from core.models import Feedback
-from core.runtime import Runtime
-from ui import runtime as ui_runtime
 
 PASSWORD = "harbour-lantern-quietly-7"
 MONITORING_PAGES = ["pages/agent_statistics.py", "pages/workflow_traces.py", "pages/system_alerts.py"]
-
-
-@pytest.fixture
-def runtime(settings, engine, monkeypatch) -> Runtime:
-    rt = Runtime.start(settings, engine=engine)
-    with rt.sessions.begin() as session:
-        from core.auth import add_user
-
-        for name, role in (("alice", "customer"), ("sam", "supervisor"), ("ada", "admin")):
-            add_user(session, name, PASSWORD, role)
-    monkeypatch.setattr(ui_runtime, "override", rt)
-    return rt
 
 
 def app() -> AppTest:

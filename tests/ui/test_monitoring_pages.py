@@ -7,7 +7,6 @@ from sqlalchemy import select
 from core.models import Alert, AlertThreshold
 from core.monitoring.monitor import Monitor
 from tests.ui.test_app import app, log_in
-from tests.ui.test_app import runtime as _runtime  # noqa: F401 (the `runtime` fixture)
 
 
 def _turns(runtime) -> list:
