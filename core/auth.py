@@ -37,6 +37,16 @@ ROLES: dict[str, frozenset[str]] = {
 }
 
 
+class NotAllowed(PermissionError):
+    """The caller may not do this."""
+
+
+def require(user: Principal | None, permission: str) -> None:
+    """Raise NotAllowed unless `user` holds `permission` (services call this first)."""
+    if user is None or not user.can(permission):
+        raise NotAllowed("You don't have permission to do that.")
+
+
 class AuthError(ValueError):
     """A user-facing problem with credentials or a user record."""
 

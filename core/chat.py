@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agents.answer import APOLOGY_REPLY
 from core import chat_store
-from core.auth import Principal
+from core.auth import NotAllowed, Principal, require
 from core.engine import Engine
 from core.langsmith_export import turn_exporter, user_pseudonym
 from core.models import Conversation, Feedback, Message, Turn, utcnow
@@ -29,12 +29,11 @@ from core.trace_writer import PendingTrace, TraceWriter
 from core.tracing import SpanRecorder
 from core.validation import clean_message
 
+# NotAllowed is re-exported: callers catch it from here.
+__all__ = ["ChatReply", "ChatService", "ConversationNotFound", "NotAllowed", "TranscriptEntry"]
+
 _TURN_WORKERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="turn")
 _NOT_FOUND = "That conversation doesn't exist or isn't yours."
-
-
-class NotAllowed(PermissionError):
-    """The caller may not do this."""
 
 
 class ConversationNotFound(LookupError):
@@ -96,7 +95,7 @@ class ChatService:
         self._owners: dict[int, tuple[int, str]] = {}
 
     def start_conversation(self, user: Principal, title: str = "New conversation") -> int:
-        _require(user, "chat:use")
+        require(user, "chat:use")
         with self.sessions.begin() as session:
             conversation = Conversation(
                 user_id=user.id, title=title[:120], thread_id=uuid.uuid4().hex
@@ -107,7 +106,7 @@ class ChatService:
 
     def send(self, user: Principal, conversation_id: int | None, text: object) -> ChatReply:
         """One turn. Raises InvalidMessage, RateLimited, NotAllowed or ConversationNotFound."""
-        _require(user, "chat:use")
+        require(user, "chat:use")
         text = clean_message(text, max_chars=self.max_message_chars)
         if self.limiter:
             self.limiter.check(user.id)
@@ -192,7 +191,7 @@ class ChatService:
 
     def transcript(self, user: Principal, conversation_id: int) -> list[TranscriptEntry]:
         """The conversation as the chat page replays it: each reply with its turn's details."""
-        _require(user, "chat:use")
+        require(user, "chat:use")
         with self.sessions() as session:
             _owned(session, user, conversation_id)
             rows = session.execute(
@@ -218,7 +217,7 @@ class ChatService:
 
     def give_feedback(self, user: Principal, turn_id: int, score: int) -> None:
         """Thumbs up (1) or down (0) on a reply in one of the customer's conversations."""
-        _require(user, "chat:use")
+        require(user, "chat:use")
         if score not in (0, 1):
             raise ValueError("Feedback is thumbs up (1) or thumbs down (0).")
         with self.sessions.begin() as session:
@@ -234,7 +233,7 @@ class ChatService:
 
     def request_handoff(self, user: Principal, conversation_id: int) -> None:
         """Record that the customer asked for a person on this conversation."""
-        _require(user, "chat:use")
+        require(user, "chat:use")
         with self.sessions.begin() as session:
             conversation = _owned(session, user, conversation_id)
             if conversation.handoff_requested_at is None:
@@ -242,7 +241,7 @@ class ChatService:
 
     def conversations(self, user: Principal) -> list[Conversation]:
         """The customer's own conversations, newest first."""
-        _require(user, "chat:use")
+        require(user, "chat:use")
         with self.sessions() as session:
             last_message = (
                 select(func.max(Message.id)).where(Message.conversation_id == Conversation.id)
@@ -253,11 +252,6 @@ class ChatService:
                 .order_by(func.coalesce(last_message, 0).desc(), Conversation.id.desc())
             )
             return list(rows)
-
-
-def _require(user: Principal, permission: str) -> None:
-    if not user.can(permission):
-        raise NotAllowed("You don't have permission to do that.")
 
 
 def _check_id(conversation_id: object) -> int:
@@ -271,9 +265,6 @@ def _owned(session: Session, user: Principal, conversation_id: int) -> Conversat
     if conversation is None or conversation.user_id != user.id:
         raise ConversationNotFound(_NOT_FOUND)
     return conversation
-
-
-
 
 
 def _title_from(text: str) -> str:

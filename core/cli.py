@@ -31,13 +31,21 @@ def _print(result: dict, as_json: bool) -> None:
             print(f"{key}: {value}")
 
 
+def _database(settings):
+    """The configured database with its schema created (idempotent)."""
+    from core.db import create_schema, make_engine
+
+    db = make_engine(settings)
+    create_schema(db)
+    return db
+
+
 def cmd_init(args: argparse.Namespace) -> None:
-    from core.db import create_schema, make_engine, make_sessions
+    from core.db import make_sessions
     from core.demo import seed_demo_users
 
     settings = get_settings()
-    db = make_engine(settings)
-    create_schema(db)
+    db = _database(settings)
     result: dict = {"database": db.url.render_as_string(hide_password=True), "demo_users": []}
     if args.demo:
         created, password, generated = seed_demo_users(make_sessions(db), settings.demo_password)
@@ -140,13 +148,11 @@ def cmd_bench(args: argparse.Namespace) -> None:
 def cmd_monitor(args: argparse.Namespace) -> None:
     import threading
 
-    from core.db import create_schema, make_engine, make_sessions
+    from core.db import make_sessions
     from core.monitoring.monitor import Monitor
 
     settings = get_settings()
-    db = make_engine(settings)
-    create_schema(db)
-    monitor = Monitor(make_sessions(db), disk_path=settings.state_dir,
+    monitor = Monitor(make_sessions(_database(settings)), disk_path=settings.state_dir,
                       consecutive=settings.alert_consecutive,
                       webhook_url=settings.alert_webhook_url)
     if args.once:
@@ -160,15 +166,13 @@ def cmd_monitor(args: argparse.Namespace) -> None:
 
 
 def cmd_seed(args: argparse.Namespace) -> None:
-    from core.db import create_schema, make_engine, make_sessions
+    from core.db import make_sessions
     from core.seed_turns import seed_turns
 
     if args.turns < 1 or args.days <= 0:
         raise CliError("--turns must be at least 1 and --days above 0")
-    settings = get_settings()
-    db = make_engine(settings)
-    create_schema(db)
-    _print(seed_turns(make_sessions(db), args.turns, days=args.days), args.json)
+    _print(seed_turns(make_sessions(_database(get_settings())), args.turns, days=args.days),
+           args.json)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -62,7 +63,7 @@ class TraceWriter:
     def _run(self) -> None:
         while True:
             batch = [self._queue.get()]
-            self._idle_wait()
+            time.sleep(self.interval_s)  # let a batch gather
             while len(batch) < self.max_batch:
                 try:
                     batch.append(self._queue.get_nowait())
@@ -75,10 +76,6 @@ class TraceWriter:
             with self._idle:
                 self._busy -= len(batch)
                 self._idle.notify_all()
-
-    def _idle_wait(self) -> None:
-        """Let a batch gather, unless someone is waiting on a flush."""
-        threading.Event().wait(self.interval_s)
 
     def _store(self, batch: list[PendingTrace]) -> None:
         traces, spans = [], []

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.auth import Principal
+from core.auth import NotAllowed, Principal, require
 from core.engine import Engine
 from core.langsmith_export import langsmith_run_url
 from core.models import Alert, MetricSample, utcnow
@@ -20,9 +20,8 @@ from core.monitoring import alert_book, stats, traces
 from core.monitoring.rules import RULES_BY_NAME, AlertRule
 from core.monitoring.windows import BUCKETS, WINDOWS, Window, window_ending
 
-
-class NotAllowed(PermissionError):
-    """The caller may not see or change monitoring data."""
+# NotAllowed is re-exported: callers catch it from here.
+__all__ = ["AgentHealth", "MonitoringService", "NotAllowed", "StatisticsReport"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ class MonitoringService:
 
     def statistics(self, user: Principal, window: str, now: datetime | None = None
                    ) -> StatisticsReport:
-        _require(user, "monitoring:read")
+        require(user, "monitoring:read")
         if window not in WINDOWS:
             raise ValueError(f"Unknown window {window!r}; choose one of {', '.join(WINDOWS)}.")
         span = window_ending(now or utcnow(), WINDOWS[window])
@@ -73,7 +72,7 @@ class MonitoringService:
 
     def agent_health(self, user: Principal) -> list[AgentHealth]:
         """Whether each agent is ready to serve, from the loaded engine."""
-        _require(user, "monitoring:read")
+        require(user, "monitoring:read")
         if self.engine is None:
             return [AgentHealth(a, False, "engine not loaded") for a in ("intent", "retrieval", "answer")]
         agents = self.engine.agents
@@ -95,60 +94,60 @@ class MonitoringService:
                 for h in found]
 
     def recent_turns(self, user: Principal, filters: traces.TurnFilter) -> list[traces.TurnRow]:
-        _require(user, "monitoring:read")
+        require(user, "monitoring:read")
         with self.sessions() as session:
             return traces.recent_turns(session, filters)
 
     def known_intents(self, user: Principal) -> list[str]:
-        _require(user, "monitoring:read")
+        require(user, "monitoring:read")
         with self.sessions() as session:
             return traces.known_intents(session)
 
     def trace(self, user: Principal, turn_id: int) -> traces.TurnTraceView | None:
-        _require(user, "monitoring:read")
+        require(user, "monitoring:read")
         with self.sessions() as session:
             return traces.turn_trace(session, turn_id)
 
     def langsmith_url(self, user: Principal, run_id: str) -> str | None:
         """A link to the turn's run in LangSmith, or None when it cannot be had."""
-        _require(user, "monitoring:read")
+        require(user, "monitoring:read")
         return langsmith_run_url(run_id)
 
     def latest_sample(self, user: Principal) -> MetricSample | None:
-        _require(user, "monitoring:read")
+        require(user, "monitoring:read")
         with self.sessions() as session:
             return session.scalar(select(MetricSample).order_by(MetricSample.id.desc()).limit(1))
 
     def open_alerts(self, user: Principal) -> list[Alert]:
-        _require(user, "monitoring:read")
+        require(user, "monitoring:read")
         order = {"critical": 0, "warning": 1, "info": 2}
         with self.sessions() as session:
             found = session.scalars(select(Alert).where(Alert.status.in_(alert_book.OPEN)))
             return sorted(found, key=lambda a: (order.get(a.severity, 3), -a.id))
 
     def alert_history(self, user: Principal, limit: int = 100) -> list[Alert]:
-        _require(user, "monitoring:read")
+        require(user, "monitoring:read")
         with self.sessions() as session:
             return list(session.scalars(select(Alert).order_by(Alert.id.desc()).limit(limit)))
 
     def acknowledge(self, user: Principal, alert_id: int) -> None:
-        _require(user, "monitoring:write")
+        require(user, "monitoring:write")
         with self.sessions.begin() as session:
             alert_book.acknowledge(session, alert_id, user.username)
 
     def resolve(self, user: Principal, alert_id: int) -> None:
-        _require(user, "monitoring:write")
+        require(user, "monitoring:write")
         with self.sessions.begin() as session:
             alert_book.resolve(session, alert_id, user.username)
 
     def rules(self, user: Principal) -> list[tuple[AlertRule, float]]:
         """Each rule in force with its default threshold."""
-        _require(user, "monitoring:read")
+        require(user, "monitoring:read")
         with self.sessions() as session:
             return [(r, RULES_BY_NAME[r.name].threshold) for r in alert_book.rules_in_force(session)]
 
     def set_threshold(self, user: Principal, rule: str, threshold: object) -> None:
-        _require(user, "monitoring:write")
+        require(user, "monitoring:write")
         if rule not in RULES_BY_NAME:
             raise ValueError(f"There is no alert rule called {rule!r}.")
         if isinstance(threshold, bool) or not isinstance(threshold, int | float) \
@@ -161,8 +160,3 @@ class MonitoringService:
 def _writer_detail(writer: object) -> str:
     describe = getattr(writer, "describe", None)
     return describe() if callable(describe) else "offline composer from the knowledge base (no model needed)"
-
-
-def _require(user: Principal | None, permission: str) -> None:
-    if user is None or not user.can(permission):
-        raise NotAllowed("You don't have permission to see monitoring data.")
