@@ -221,7 +221,7 @@ class ChatService:
         if score not in (0, 1):
             raise ValueError("Feedback is thumbs up (1) or thumbs down (0).")
         with self.sessions.begin() as session:
-            turn = session.get(Turn, turn_id) if isinstance(turn_id, int) else None
+            turn = session.get(Turn, _check_id(turn_id))
             if turn is None:
                 raise ConversationNotFound(_NOT_FOUND)
             _owned(session, user, turn.conversation_id)
@@ -255,7 +255,9 @@ class ChatService:
 
 
 def _check_id(conversation_id: object) -> int:
-    if isinstance(conversation_id, bool) or not isinstance(conversation_id, int):
+    """A conversation or turn id as stored (a positive 64-bit int), or ConversationNotFound."""
+    if (isinstance(conversation_id, bool) or not isinstance(conversation_id, int)
+            or not 0 < conversation_id < 2**63):
         raise ConversationNotFound(_NOT_FOUND)
     return conversation_id
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.config import get_settings
+from core.db import make_sessions, open_database
 
 
 class CliError(Exception):
@@ -31,30 +32,21 @@ def _print(result: dict, as_json: bool) -> None:
             print(f"{key}: {value}")
 
 
-def _database(settings):
-    """The configured database with its schema created (idempotent)."""
-    from core.db import create_schema, make_engine
-
-    db = make_engine(settings)
-    create_schema(db)
-    return db
-
-
 def cmd_init(args: argparse.Namespace) -> None:
-    from core.db import make_sessions
     from core.demo import seed_demo_users
 
     settings = get_settings()
-    db = _database(settings)
+    db = open_database(settings)
     result: dict = {"database": db.url.render_as_string(hide_password=True), "demo_users": []}
     if args.demo:
         created, password, generated = seed_demo_users(make_sessions(db), settings.demo_password)
         result["demo_users"] = created
         if created and generated:
             result["demo_password"] = password  # generated: shown this once, stored only hashed
-        from core.engine import Engine
+        from core.engine import Engine, memory_checkpointer
 
-        result["engine_load_seconds"] = round(Engine.load(settings).load_seconds, 2)
+        engine = Engine.load(settings, checkpointer=memory_checkpointer())  # trains the model cache
+        result["engine_load_seconds"] = round(engine.load_seconds, 2)
     _print(result, args.json)
 
 
@@ -148,11 +140,10 @@ def cmd_bench(args: argparse.Namespace) -> None:
 def cmd_monitor(args: argparse.Namespace) -> None:
     import threading
 
-    from core.db import make_sessions
     from core.monitoring.monitor import Monitor
 
     settings = get_settings()
-    monitor = Monitor(make_sessions(_database(settings)), disk_path=settings.state_dir,
+    monitor = Monitor(make_sessions(open_database(settings)), disk_path=settings.state_dir,
                       consecutive=settings.alert_consecutive,
                       webhook_url=settings.alert_webhook_url)
     if args.once:
@@ -166,13 +157,37 @@ def cmd_monitor(args: argparse.Namespace) -> None:
 
 
 def cmd_seed(args: argparse.Namespace) -> None:
-    from core.db import make_sessions
     from core.seed_turns import seed_turns
 
     if args.turns < 1 or args.days <= 0:
         raise CliError("--turns must be at least 1 and --days above 0")
-    _print(seed_turns(make_sessions(_database(get_settings())), args.turns, days=args.days),
+    _print(seed_turns(make_sessions(open_database(get_settings())), args.turns, days=args.days),
            args.json)
+
+
+def cmd_keys(args: argparse.Namespace) -> None:
+    from core.crypto import generate_key
+
+    if args.action == "generate":
+        _print({"key": generate_key()}, args.json)
+        return
+    from core.keystore import rotate_keys
+    from core.models import AuditEvent
+
+    settings = get_settings()
+    db = open_database(settings)
+
+    def progress(table: str, done: int) -> None:
+        if not args.json:
+            print(f"  {table}: {done:,} values re-encrypted", file=sys.stderr)
+
+    report = rotate_keys(settings, db, add_key=not args.resume, batch_size=args.batch_size,
+                         on_batch=progress)
+    with make_sessions(db).begin() as session:
+        session.add(AuditEvent(action="keys_rotate", outcome="success", client="cli",
+                               detail=f"{sum(report.values.values())} values re-encrypted; "
+                                      f"{report.keys} keys"))
+    _print({"keys": report.keys, "reencrypted": report.values}, args.json)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -213,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--once", action="store_true", help="one sample and check, then exit")
     monitor.add_argument("--json", action="store_true")
     monitor.set_defaults(func=cmd_monitor)
+
+    keys = sub.add_parser("keys", help="encryption keys: generate one, or rotate (re-encrypts all)")
+    keys.add_argument("action", choices=["generate", "rotate"])
+    keys.add_argument("--resume", action="store_true",
+                      help="re-encrypt under the newest key without adding one (finish a rotation)")
+    keys.add_argument("--batch-size", type=int, default=500)
+    keys.add_argument("--json", action="store_true")
+    keys.set_defaults(func=cmd_keys)
 
     seed = sub.add_parser("seed", help="store synthetic turns (to try the monitoring pages at scale)")
     seed.add_argument("target", choices=["turns"])

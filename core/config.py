@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -52,6 +52,17 @@ class Settings(BaseSettings):
     """Consecutive breaches before an alert fires (and clear readings before it resolves)."""
     alert_webhook_url: str | None = None
     """Optional URL that gets a JSON POST when an alert fires or resolves."""
+    encryption_keys: SecretStr | None = None
+    """Fernet keys, comma-separated, newest first (default: a key file in the state folder)."""
+    password_min_chars: int = Field(default=12, ge=8, le=64)
+    login_failure_limit: str = "5 per 15 minutes"
+    """Failed logins allowed per account and per client before further attempts wait."""
+    session_idle_minutes: float = Field(default=30.0, gt=0.0)
+    session_absolute_hours: float = Field(default=12.0, gt=0.0)
+    retention_days: int | None = Field(default=None, ge=1)
+    """Conversations older than this are deleted by `concierge purge` (None: kept)."""
+    mask_pii: bool = True
+    """Mask e-mails, card numbers, IBANs and phones in traces, logs and LangSmith exports."""
     demo_password: str | None = None
     model_dir: Path | None = None
     """Where trained models are cached (default: `models/` in the state folder)."""
@@ -67,6 +78,10 @@ class Settings(BaseSettings):
     @property
     def pseudonym_key_path(self) -> Path:
         return self.state_dir / "pseudonym.key"
+
+    @property
+    def key_file_path(self) -> Path:
+        return self.state_dir / "encryption.keys"
 
     @property
     def checkpoint_path(self) -> Path:

@@ -16,7 +16,7 @@ from core.models import Base
 def make_engine(settings: Settings) -> Engine:
     url = settings.sqlalchemy_url
     if url.startswith("sqlite"):
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        settings.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         # One connection, handed out in turn: SQLite has one writer anyway, and queueing
         # here is fair and fast where SQLite's busy-wait backs off by sleeping.
         engine = create_engine(
@@ -43,3 +43,13 @@ def make_sessions(engine: Engine) -> sessionmaker[Session]:
 def create_schema(engine: Engine) -> None:
     """Create any missing tables (idempotent)."""
     Base.metadata.create_all(engine)
+
+
+def open_database(settings: Settings) -> Engine:
+    """The configured database, its schema created and its encryption keys checked."""
+    from core.keystore import open_keyring
+
+    engine = make_engine(settings)
+    create_schema(engine)
+    open_keyring(settings, engine)
+    return engine

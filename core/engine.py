@@ -19,17 +19,21 @@ from agents.answer import OfflineAnswerWriter
 from agents.intent import train_cached
 from agents.retrieval import KnowledgeRetriever
 from core.config import Settings
+from core.crypto import Keyring, encrypting_serializer
 from core.datapack import DataPack, load_datapack
 from core.workflow import Agents, TurnState, compile_workflow
 
 
-def sqlite_checkpointer(settings: Settings) -> SqliteSaver:
-    """A SqliteSaver on the state folder's checkpoint file, safe to share across threads."""
+def sqlite_checkpointer(settings: Settings, serde: Any | None = None) -> SqliteSaver:
+    """A SqliteSaver on the state folder's checkpoint file, safe to share across threads.
+
+    `serde` is the encrypting serializer in the app (`core.crypto.encrypting_serializer`).
+    """
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(settings.checkpoint_path, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: no fsync per commit; a power cut may lose the last commits, never corrupts
-    return SqliteSaver(conn)
+    return SqliteSaver(conn, serde=serde)
 
 
 @dataclass
@@ -43,7 +47,12 @@ class Engine:
     durability: str = "exit"
 
     @classmethod
-    def load(cls, settings: Settings, *, checkpointer: Any | None = None) -> Engine:
+    def load(cls, settings: Settings, *, checkpointer: Any | None = None,
+             keyring: Keyring | None = None) -> Engine:
+        """Agents and workflow; checkpoints go to `checkpointer`, or to the state folder's
+        SQLite file encrypted with `keyring` (one of the two is required)."""
+        if checkpointer is None and keyring is None:
+            raise ValueError("Engine.load needs a checkpointer or a keyring to encrypt checkpoints")
         started = time.perf_counter()
         pack = load_datapack(settings.data_dir)
         classifier = train_cached(
@@ -57,7 +66,8 @@ class Engine:
             titles_by_intent={i: a.title for a in pack.articles for i in a.intents},
             min_passage_score=settings.min_passage_score,
         )
-        saver = checkpointer if checkpointer is not None else sqlite_checkpointer(settings)
+        saver = checkpointer if checkpointer is not None else sqlite_checkpointer(
+            settings, encrypting_serializer(keyring))
         graph = compile_workflow(agents, saver)
         return cls(pack, agents, graph, time.perf_counter() - started,
                    settings.checkpoint_durability)

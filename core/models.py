@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from core.crypto import EncryptedText
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
@@ -37,7 +39,7 @@ class Conversation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    title: Mapped[str] = mapped_column(String(120), default="New conversation")
+    title: Mapped[str] = mapped_column(EncryptedText, default="New conversation")
     thread_id: Mapped[str] = mapped_column(String(64), unique=True)
     handoff_requested_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -53,7 +55,7 @@ class Message(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))  # customer | assistant
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(EncryptedText)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
@@ -79,7 +81,7 @@ class Turn(Base):
     sources: Mapped[list] = mapped_column(JSON, default=list)
     latency_ms: Mapped[float | None] = mapped_column(default=None)
     status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | error
-    error: Mapped[str | None] = mapped_column(Text, default=None)
+    error: Mapped[str | None] = mapped_column(EncryptedText, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -90,7 +92,7 @@ class Feedback(Base):
     turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id"), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     score: Mapped[int]  # 1 thumbs up, 0 thumbs down
-    comment: Mapped[str | None] = mapped_column(Text, default=None)
+    comment: Mapped[str | None] = mapped_column(EncryptedText, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -100,7 +102,7 @@ class TurnTrace(Base):
     __tablename__ = "turn_traces"
 
     turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id"), primary_key=True)
-    query: Mapped[str] = mapped_column(Text, default="")
+    query: Mapped[str] = mapped_column(EncryptedText, default="")
     """What retrieval searched for, masked."""
     follow_up: Mapped[bool] = mapped_column(default=False)
     best_guess: Mapped[str | None] = mapped_column(String(64), default=None)
@@ -124,13 +126,13 @@ class Span(Base):
     start_ms: Mapped[float] = mapped_column(default=0.0)
     duration_ms: Mapped[float] = mapped_column(default=0.0)
     status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | error | running
-    error: Mapped[str | None] = mapped_column(Text, default=None)
-    input_summary: Mapped[str] = mapped_column(Text, default="")
-    output_summary: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(EncryptedText, default=None)
+    input_summary: Mapped[str] = mapped_column(EncryptedText, default="")
+    output_summary: Mapped[str] = mapped_column(EncryptedText, default="")
 
 
 class AuditEvent(Base):
-    """Security-relevant events (logins first); the failed-login alert counts these."""
+    """Security-relevant events: who did what, when and from where (admins read them)."""
 
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_action_created", "action", "created_at"),)
@@ -141,6 +143,32 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(48))
     outcome: Mapped[str] = mapped_column(String(16))  # success | failure
     detail: Mapped[str | None] = mapped_column(Text, default=None)
+    client: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Where from: the client's address, or `cli` for the command line."""
+
+
+class UserSession(Base):
+    """A browser login. Only a hash of its token is stored; the token lives in a cookie."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    end_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    client: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class KeyCheck(Base):
+    """A known value encrypted with the keys: a wrong key is caught at start, not mid-chat."""
+
+    __tablename__ = "key_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(Text)
 
 
 class MetricSample(Base):

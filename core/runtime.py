@@ -19,10 +19,12 @@ from core.accounts import AccountService
 from core.auth import Principal, add_user, principal_of
 from core.chat import ChatService
 from core.config import Settings, get_settings
-from core.db import create_schema, make_engine, make_sessions
+from core.crypto import keyring_of
+from core.db import make_sessions, open_database
 from core.engine import Engine
 from core.langsmith_export import flush as flush_langsmith
 from core.langsmith_export import load_pseudonym_secret
+from core.masking import configure as configure_masking
 from core.models import User
 from core.monitoring.monitor import Monitor
 from core.monitoring.service import MonitoringService
@@ -47,10 +49,11 @@ class Runtime:
     ) -> Runtime:
         """Wire everything; pass `engine` to share an already loaded one."""
         settings = settings or get_settings()
-        db = make_engine(settings)
-        create_schema(db)
+        db = open_database(settings)
+        keyring = keyring_of(db)
+        configure_masking(settings.mask_pii)
         sessions = make_sessions(db)
-        engine = engine or Engine.load(settings, checkpointer=checkpointer)
+        engine = engine or Engine.load(settings, checkpointer=checkpointer, keyring=keyring)
         limiter = ChatRateLimiter(settings.chat_rate_limit, _limits_uri(settings)) if rate_limit else None
         chat = ChatService(engine, sessions, max_message_chars=settings.max_message_chars,
                            limiter=limiter, turn_timeout_s=settings.turn_timeout_s,

@@ -4,6 +4,8 @@ on a scratch state folder. BANKING77 lives in ../shared/data/banking77 beside th
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,3 +41,32 @@ def engine(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Engine:
     state = tmp_path_factory.mktemp("engine-state")
     return Engine.load(Settings(state_dir=state, model_dir=model_dir),
                        checkpointer=memory_checkpointer())
+
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CONCIERGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (dropped afterwards).
+
+    Skipped locally when no server answers; a failure under CI, which must have one.
+    """
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"concierge_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'create database "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
+        pytest.skip("PostgreSQL is not reachable")
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'drop database if exists "{name}" with (force)'))
+    admin.dispose()

@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from core.db import create_schema, make_engine, make_sessions
+from core.db import make_sessions, open_database
 from core.models import Alert, AuditEvent, MetricSample
 from core.monitoring import alert_book
 from core.monitoring.monitor import Monitor
@@ -18,8 +18,7 @@ from tests.monitoring.capture_server import CaptureServer
 
 @pytest.fixture
 def sessions(settings):
-    db = make_engine(settings)
-    create_schema(db)
+    db = open_database(settings)
     sessions = make_sessions(db)
     # A busy test machine must not fire CPU or memory alerts into these assertions.
     _threshold(sessions, "cpu_high", 100.0)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.auth import Principal
-from core.db import create_schema, make_engine, make_sessions
+from core.db import make_sessions, open_database
 from core.models import Conversation, Feedback, Message, Span, Turn, User, utcnow
 from core.monitoring import stats
 from core.monitoring.service import MonitoringService, NotAllowed
@@ -39,8 +39,7 @@ def test_share_is_none_without_data() -> None:
 
 @pytest.fixture
 def sessions(settings):
-    db = make_engine(settings)
-    create_schema(db)
+    db = open_database(settings)
     return make_sessions(db)
 
 
