@@ -18,7 +18,7 @@ install-test: $(BIN)/python
 
 run: install
 	$(BIN)/concierge init --demo
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/streamlit run serve.py --server.port $(PORT)
 
 chat: install
 	$(BIN)/concierge chat

@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui.login import login_page
 from ui.runtime import warm_up_in_background
-from ui.session import current_user, log_out
+from ui.session import current_user, log_out, sync_cookie
 
 st.set_page_config(page_title="Concierge", page_icon=":material/support_agent:")
 
@@ -18,6 +18,8 @@ PAGES = [  # (file, title, icon, permission): the router shows what the role may
     ("pages/agent_statistics.py", "Agent statistics", ":material/monitoring:", "monitoring:read"),
     ("pages/workflow_traces.py", "Workflow traces", ":material/account_tree:", "monitoring:read"),
     ("pages/system_alerts.py", "System alerts", ":material/notifications:", "monitoring:read"),
+    ("pages/audit_log.py", "Audit log", ":material/policy:", "audit:read"),
+    ("pages/my_account.py", "My account", ":material/manage_accounts:", "account:self"),
 ]
 
 user = current_user()
@@ -35,5 +37,6 @@ else:
         if st.button("Log out", icon=":material/logout:"):
             log_out()
             st.rerun()
+sync_cookie()
 page.run()
 warm_up_in_background()

@@ -1,6 +1,6 @@
 """Browser latency of the chat, driven in Chromium: `python -m benchmarks.ui_latency --json`.
 
-Starts `streamlit run app.py` on the embedded defaults in a scratch state folder, then
+Starts `streamlit run serve.py` on the embedded defaults in a scratch state folder, then
 measures (1) how long after /_stcore/health the login form is interactive, and (2) for N
 messages in a conversation that already holds 50, the time from pressing Enter to the
 whole reply being on screen (its feedback buttons render after the last line).

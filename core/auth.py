@@ -30,10 +30,12 @@ def _dummy_hash() -> bytes:
     """A real hash of a random password: unknown usernames are checked against it, so they
     take as long as known ones and nothing about which usernames exist leaks by timing."""
     return bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(BCRYPT_ROUNDS))
+
+
 ROLES: dict[str, frozenset[str]] = {
-    "customer": frozenset({"chat:use"}),
-    "supervisor": frozenset({"chat:use", "monitoring:*"}),
-    "admin": frozenset({"*"}),
+    "customer": frozenset({"chat:use", "account:self"}),
+    "supervisor": frozenset({"chat:use", "account:self", "monitoring:*"}),
+    "admin": frozenset({"*"}),  # also users:manage and audit:read
 }
 
 
@@ -113,13 +115,14 @@ def authenticate(session: Session, username: str, password: str) -> Principal | 
     return principal_of(user)
 
 
-def sign_up(session: Session, username: str, password: str, confirm: str) -> Principal:
+def sign_up(session: Session, username: str, password: str, confirm: str,
+            min_chars: int = MIN_PASSWORD_CHARS) -> Principal:
     """A new customer account, or AuthError saying what to change."""
     username = username.strip()
     problem = username_problem(username)
     if not problem and password != confirm:
         problem = "The two passwords don't match."
-    problem = problem or password_problem(password, username)
+    problem = problem or password_problem(password, username, min_chars)
     if problem:
         raise AuthError(problem)
     return principal_of(add_user(session, username, password, "customer"))

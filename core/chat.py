@@ -133,6 +133,11 @@ class ChatService:
             ))
         return reply
 
+    def forget_conversations(self, conversation_ids: list[int]) -> None:
+        """Drop cached owners of deleted conversations."""
+        for conversation_id in conversation_ids:
+            self._owners.pop(conversation_id, None)
+
     def _owned_thread(self, session: Session, user: Principal, conversation_id: int) -> str:
         """The conversation's LangGraph thread, after checking the user owns it.
 

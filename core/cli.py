@@ -190,6 +190,82 @@ def cmd_keys(args: argparse.Namespace) -> None:
     _print({"keys": report.keys, "reencrypted": report.values}, args.json)
 
 
+def _admin_runtime():
+    """Services for admin commands: database and keys only, no engine or models."""
+    from core.privacy import PrivacyService
+    from core.user_admin import UserAdminService
+    from core.user_sessions import SessionService
+
+    settings = get_settings()
+    sessions = make_sessions(open_database(settings))
+    return settings, sessions, UserAdminService(
+        sessions, SessionService(sessions), min_password_chars=settings.password_min_chars
+    ), PrivacyService(sessions)
+
+
+def cmd_user(args: argparse.Namespace) -> None:
+    from core.user_admin import CLI_ADMIN
+
+    if args.action != "list" and not args.username:
+        raise CliError(f"user {args.action} needs a username")
+    _, _, users, _ = _admin_runtime()
+    result: dict = {"username": args.username, "action": args.action}
+    if args.action == "list":
+        result = {"users": [{"username": u.username, "role": u.role, "active": u.active}
+                            for u in users.users(CLI_ADMIN)]}
+    elif args.action == "add":
+        password = users.add(CLI_ADMIN, args.username, args.role or "customer",
+                             _password_arg(args), client="cli")
+        result |= {"role": args.role or "customer"}
+        if args.password_stdin is False:
+            result["password"] = password  # generated: shown once, stored only hashed
+    elif args.action == "set-role":
+        if not args.role:
+            raise CliError("set-role needs --role customer|supervisor|admin")
+        users.set_role(CLI_ADMIN, args.username, args.role, client="cli")
+        result["role"] = args.role
+    elif args.action in ("disable", "enable"):
+        ended = users.set_active(CLI_ADMIN, args.username, args.action == "enable", client="cli")
+        result["sessions_ended"] = ended
+    elif args.action == "reset-password":
+        password = users.reset_password(CLI_ADMIN, args.username, _password_arg(args), client="cli")
+        if args.password_stdin is False:
+            result["password"] = password
+    _print(result, args.json)
+
+
+def _password_arg(args: argparse.Namespace) -> str | None:
+    """A password read from stdin with --password-stdin (never from the command line)."""
+    if not args.password_stdin:
+        return None
+    password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        raise CliError("--password-stdin: no password on standard input")
+    return password
+
+
+def cmd_purge(args: argparse.Namespace) -> None:
+    from core.user_admin import CLI_ADMIN
+
+    settings, _, _, privacy = _admin_runtime()
+    days = args.older_than_days or settings.retention_days
+    if days is None:
+        raise CliError("no retention set: pass --older-than-days N or set CONCIERGE_RETENTION_DAYS")
+    privacy.checkpointer = _disk_checkpointer(settings)
+    deleted = privacy.purge(CLI_ADMIN, days, client="cli")
+    _print({"deleted_conversations": deleted, "older_than_days": days}, args.json)
+
+
+def _disk_checkpointer(settings):
+    """The on-disk checkpoints (encrypted), so purged conversations lose theirs too."""
+    from core.crypto import encrypting_serializer, keyring_of
+    from core.engine import sqlite_checkpointer
+
+    if settings.database_url is not None:
+        return None
+    return sqlite_checkpointer(settings, encrypting_serializer(keyring_of(open_database(settings))))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="concierge", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -236,6 +312,22 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("--batch-size", type=int, default=500)
     keys.add_argument("--json", action="store_true")
     keys.set_defaults(func=cmd_keys)
+
+    user = sub.add_parser("user", help="manage users (admin): add, disable, enable, set-role, "
+                                       "reset-password, list")
+    user.add_argument("action", choices=["add", "disable", "enable", "set-role", "reset-password",
+                                         "list"])
+    user.add_argument("username", nargs="?", default="")
+    user.add_argument("--role", choices=["customer", "supervisor", "admin"])
+    user.add_argument("--password-stdin", action="store_true",
+                      help="read the password from standard input (default: generate one)")
+    user.add_argument("--json", action="store_true")
+    user.set_defaults(func=cmd_user)
+
+    purge = sub.add_parser("purge", help="delete conversations older than the retention period")
+    purge.add_argument("--older-than-days", type=int)
+    purge.add_argument("--json", action="store_true")
+    purge.set_defaults(func=cmd_purge)
 
     seed = sub.add_parser("seed", help="store synthetic turns (to try the monitoring pages at scale)")
     seed.add_argument("target", choices=["turns"])

@@ -140,6 +140,8 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    actor: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Who acted, by name (`cli` for the command line); for a failed login, the name tried."""
     action: Mapped[str] = mapped_column(String(48))
     outcome: Mapped[str] = mapped_column(String(16))  # success | failure
     detail: Mapped[str | None] = mapped_column(Text, default=None)

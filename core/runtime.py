@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine as DbEngine
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.accounts import AccountService
+from core.audit import AuditService
 from core.auth import Principal, add_user, principal_of
 from core.chat import ChatService
 from core.config import Settings, get_settings
@@ -28,8 +30,11 @@ from core.masking import configure as configure_masking
 from core.models import User
 from core.monitoring.monitor import Monitor
 from core.monitoring.service import MonitoringService
-from core.ratelimit import ChatRateLimiter
+from core.privacy import PrivacyService
+from core.ratelimit import ChatRateLimiter, LoginThrottle
 from core.trace_writer import TraceWriter
+from core.user_admin import UserAdminService
+from core.user_sessions import SessionPolicy, SessionService
 
 
 @dataclass
@@ -41,6 +46,9 @@ class Runtime:
     chat: ChatService
     accounts: AccountService
     monitoring: MonitoringService
+    users: UserAdminService
+    privacy: PrivacyService
+    audit: AuditService
 
     @classmethod
     def start(
@@ -54,13 +62,26 @@ class Runtime:
         configure_masking(settings.mask_pii)
         sessions = make_sessions(db)
         engine = engine or Engine.load(settings, checkpointer=checkpointer, keyring=keyring)
-        limiter = ChatRateLimiter(settings.chat_rate_limit, _limits_uri(settings)) if rate_limit else None
+        limits_uri = _limits_uri(settings)
+        limiter = ChatRateLimiter(settings.chat_rate_limit, limits_uri) if rate_limit else None
+        throttle = LoginThrottle(settings.login_failure_limit, limits_uri) if rate_limit else None
         chat = ChatService(engine, sessions, max_message_chars=settings.max_message_chars,
                            limiter=limiter, turn_timeout_s=settings.turn_timeout_s,
                            trace_writer=TraceWriter(sessions) if settings.trace_turns else None,
                            pseudonym_secret=load_pseudonym_secret(settings.pseudonym_key_path))
-        return cls(settings, db, sessions, engine, chat, AccountService(sessions),
-                   MonitoringService(sessions, engine))
+        user_sessions = SessionService(sessions, SessionPolicy(
+            idle=timedelta(minutes=settings.session_idle_minutes),
+            absolute=timedelta(hours=settings.session_absolute_hours)))
+        min_chars = settings.password_min_chars
+        return cls(
+            settings, db, sessions, engine, chat,
+            AccountService(sessions, user_sessions, throttle, min_password_chars=min_chars),
+            MonitoringService(sessions, engine),
+            UserAdminService(sessions, user_sessions, min_password_chars=min_chars),
+            PrivacyService(sessions, getattr(engine.graph, "checkpointer", None),
+                           on_deleted=chat.forget_conversations),
+            AuditService(sessions),
+        )
 
     def close(self) -> None:
         """Store queued traces and send queued LangSmith runs (before a command exits)."""

@@ -5,19 +5,27 @@ from __future__ import annotations
 import streamlit as st
 
 from core.auth import AuthError
+from core.ratelimit import RateLimited
 from ui.runtime import get_runtime
-from ui.session import log_in
+from ui.session import client_address, log_in, take_notice
 
 
 def login_page() -> None:
     st.title("Concierge")
     st.caption("Customer service for Brightside Bank")
+    notice = take_notice()
+    if notice:
+        st.info(notice)
     log_in_tab, sign_up_tab = st.tabs(["Log in", "Sign up"])
     with log_in_tab, st.form("login"):
         username = st.text_input("Username", max_chars=64)
         password = st.text_input("Password", type="password", max_chars=128)
         if st.form_submit_button("Log in", type="primary"):
-            user = get_runtime().accounts.log_in(username, password)
+            try:
+                user = get_runtime().accounts.log_in(username, password, client_address())
+            except RateLimited as exc:
+                st.error(str(exc))
+                return
             if user is None:
                 st.error("Wrong username or password.")
             else:
@@ -31,7 +39,8 @@ def login_page() -> None:
                                 max_chars=128)
         if st.form_submit_button("Sign up"):
             try:
-                user = get_runtime().accounts.sign_up(new_username, new_password, confirm)
+                user = get_runtime().accounts.sign_up(new_username, new_password, confirm,
+                                                      client_address())
             except AuthError as exc:
                 st.error(str(exc))
             else:

@@ -1,5 +1,11 @@
 """Who is logged in, and the guard every page calls first.
 
+A login starts a server-side session (`core.user_sessions`): the token is kept in this
+browser tab's session state and, through `ui.session_routes`, in an HttpOnly cookie, so
+a reload stays logged in. Every run re-checks the session, so an idle or absolute
+timeout, a logout elsewhere, a disabled account or a password change takes effect on the
+next click, with a message on the login page.
+
 Streamlit serves `pages/*.py` by URL even before `st.navigation` runs, so a page must
 never rely on the router: `require_permission` shows the login prompt, or "not
 allowed", and stops the script before anything else renders.
@@ -7,16 +13,55 @@ allowed", and stops the script before anything else renders.
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
 from core.auth import Principal
+from core.user_sessions import COOKIE_HANDOFF, COOKIE_NAME, SessionEnded
+from ui.runtime import get_runtime
 
 USER_KEY = "principal"
+TOKEN_KEY = "session_token"
+NOTICE_KEY = "login_notice"
+COOKIE_CODE_KEY = "cookie_code"
+COOKIE_ROUTE = "/api/session"
+
+
+def client_address() -> str | None:
+    """The browser's address as the server saw it (None for local and test sessions)."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # noqa: BLE001 (no request context in AppTest)
+        return None
+    return address if isinstance(address, str) else "local"
+
+
+def _cookie_token() -> str | None:
+    try:
+        token = st.context.cookies.get(COOKIE_NAME)
+    except Exception:  # noqa: BLE001 (no request context in AppTest)
+        return None
+    return token if isinstance(token, str) else None
 
 
 def current_user() -> Principal | None:
-    user = st.session_state.get(USER_KEY)
-    return user if isinstance(user, Principal) else None
+    """The logged-in user, re-checked against their server-side session on every run."""
+    token = st.session_state.get(TOKEN_KEY) or _cookie_token()
+    if not token:
+        return None
+    try:
+        user = get_runtime().accounts.user_sessions.resume(token)
+    except SessionEnded as ended:
+        from_this_tab = TOKEN_KEY in st.session_state
+        _forget_everything()
+        if from_this_tab:
+            st.session_state[NOTICE_KEY] = str(ended)
+        _clear_cookie()
+        return None
+    st.session_state[USER_KEY] = user
+    st.session_state[TOKEN_KEY] = token
+    return user
 
 
 def _forget_everything() -> None:
@@ -25,12 +70,48 @@ def _forget_everything() -> None:
 
 
 def log_in(user: Principal) -> None:
+    """Start a session for `user` and ask the browser to keep its cookie."""
     _forget_everything()
+    token = get_runtime().accounts.start_session(user, client_address())
     st.session_state[USER_KEY] = user
+    st.session_state[TOKEN_KEY] = token
+    st.session_state[COOKIE_CODE_KEY] = COOKIE_HANDOFF.offer(token)
 
 
 def log_out() -> None:
+    user = current_user()
+    if user is not None:
+        get_runtime().accounts.log_out(user, st.session_state.get(TOKEN_KEY), client_address())
     _forget_everything()
+    st.session_state[NOTICE_KEY] = "You have logged out."
+    st.session_state[COOKIE_CODE_KEY] = ""  # the cookie may have been set after this page loaded
+
+
+def sync_cookie() -> None:
+    """Run the browser side of a cookie change once (after login or logout).
+
+    The script below only carries a one-time code; the route sets the HttpOnly cookie.
+    """
+    code = st.session_state.pop(COOKIE_CODE_KEY, None)
+    if code is None:
+        return
+    method = "DELETE" if code == "" else "POST"
+    body = "" if code == "" else f", body: {json.dumps(json.dumps({'code': code}))}"
+    st.html(
+        f"<script>fetch('{COOKIE_ROUTE}', {{method: '{method}', credentials: 'same-origin', "
+        f"headers: {{'Content-Type': 'application/json'}}{body}}});</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
+def _clear_cookie() -> None:
+    if _cookie_token():
+        st.session_state[COOKIE_CODE_KEY] = ""
+
+
+def take_notice() -> str | None:
+    """A message for the login page (why the last session ended), shown once."""
+    return st.session_state.pop(NOTICE_KEY, None)
 
 
 def require_permission(permission: str) -> Principal:

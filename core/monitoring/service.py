@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import audit
 from core.auth import NotAllowed, Principal, require
 from core.engine import Engine
 from core.langsmith_export import langsmith_run_url
@@ -133,12 +134,14 @@ class MonitoringService:
     def acknowledge(self, user: Principal, alert_id: int) -> None:
         require(user, "monitoring:write")
         with self.sessions.begin() as session:
-            alert_book.acknowledge(session, alert_id, user.username)
+            alert = alert_book.acknowledge(session, alert_id, user.username)
+            audit.record(session, "alert_acknowledge", actor=user, detail=f"#{alert.id} {alert.rule}")
 
     def resolve(self, user: Principal, alert_id: int) -> None:
         require(user, "monitoring:write")
         with self.sessions.begin() as session:
-            alert_book.resolve(session, alert_id, user.username)
+            alert = alert_book.resolve(session, alert_id, user.username)
+            audit.record(session, "alert_resolve", actor=user, detail=f"#{alert.id} {alert.rule}")
 
     def rules(self, user: Principal) -> list[tuple[AlertRule, float]]:
         """Each rule in force with its default threshold."""
@@ -155,6 +158,7 @@ class MonitoringService:
             raise ValueError("A threshold is a number from 0 up.")
         with self.sessions.begin() as session:
             alert_book.set_threshold(session, rule, float(threshold), user.username)
+            audit.record(session, "threshold_change", actor=user, detail=f"{rule} = {threshold:g}")
 
 
 def _writer_detail(writer: object) -> str:

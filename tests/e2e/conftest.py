@@ -1,4 +1,4 @@
-"""Browser tests: `streamlit run app.py` on a free port, driven by Playwright in Debian's
+"""Browser tests: `streamlit run serve.py` on a free port, driven by Playwright in Debian's
 Chromium. Skipped locally when Chromium is missing; a failure under CI."""
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def start_server(state_dir: Path, model_dir: Path) -> Server:
     port = free_port()
     log = (state_dir / "streamlit.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
