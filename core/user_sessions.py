@@ -64,20 +64,20 @@ class SessionService:
     def resume(self, token: str, now: datetime | None = None) -> Principal:
         """The session's user as they are now (role changes apply at once), or SessionEnded."""
         now = now or utcnow()
-        with self.sessions.begin() as session:
+        with self.sessions.begin() as session:  # commits the ending before it is reported
             row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
             if row is None:
                 raise SessionEnded(_ENDED["logout"])
             if row.ended_at is None:
                 user = session.get(User, row.user_id)
                 reason = self._expiry(row, user, now)
-                if reason:
-                    row.ended_at, row.end_reason = now, reason
-                else:
+                if reason is None:
                     if now - row.last_seen_at >= _TOUCH_EVERY:
                         row.last_seen_at = now
                     return principal_of(user)
-            raise SessionEnded(self._message(row.end_reason or "logout"))
+                row.ended_at, row.end_reason = now, reason
+            reason = row.end_reason or "logout"
+        raise SessionEnded(self._message(reason))
 
     def _expiry(self, row: UserSession, user: User | None, now: datetime) -> str | None:
         if user is None or not user.is_active:

@@ -1,0 +1,112 @@
+"""Every service call checks the caller's permission itself, for every role.
+
+A call the role may make must not raise NotAllowed (it may raise a domain error such as
+"no such alert"); a call it may not make must raise NotAllowed before doing anything.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from core.auth import ROLES, NotAllowed, Principal, add_user, has_permission, principal_of
+from core.config import Settings
+from core.monitoring.traces import TurnFilter
+from core.runtime import Runtime
+
+PASSWORD = "harbour-lantern-quietly-7"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, model_dir, engine) -> tuple[Runtime, dict[str, Principal]]:
+    settings = Settings(state_dir=tmp_path_factory.mktemp("perm-state"), model_dir=model_dir,
+                        database_url=None, redis_url=None)
+    runtime = Runtime.start(settings, engine=engine, rate_limit=False)
+    people = {}
+    with runtime.sessions.begin() as session:
+        for role in ROLES:
+            people[role] = principal_of(add_user(session, f"the-{role}", PASSWORD, role))
+        add_user(session, "target", PASSWORD, "customer")
+    people["no-such-role"] = Principal(id=people["customer"].id, username="x", role="root")
+    return runtime, people
+
+
+_numbers = itertools.count()
+Call = Callable[[Runtime, Principal], Any]
+CALLS: list[tuple[str, str, Call]] = [
+    ("chat.start_conversation", "chat:use", lambda r, u: r.chat.start_conversation(u)),
+    ("chat.send", "chat:use", lambda r, u: r.chat.send(u, None, "hello")),
+    ("chat.transcript", "chat:use", lambda r, u: r.chat.transcript(u, 1)),
+    ("chat.give_feedback", "chat:use", lambda r, u: r.chat.give_feedback(u, 1, 1)),
+    ("chat.request_handoff", "chat:use", lambda r, u: r.chat.request_handoff(u, 1)),
+    ("chat.conversations", "chat:use", lambda r, u: r.chat.conversations(u)),
+    ("monitoring.statistics", "monitoring:read", lambda r, u: r.monitoring.statistics(u, "Last day")),
+    ("monitoring.agent_health", "monitoring:read", lambda r, u: r.monitoring.agent_health(u)),
+    ("monitoring.recent_turns", "monitoring:read",
+     lambda r, u: r.monitoring.recent_turns(u, TurnFilter())),
+    ("monitoring.known_intents", "monitoring:read", lambda r, u: r.monitoring.known_intents(u)),
+    ("monitoring.trace", "monitoring:read", lambda r, u: r.monitoring.trace(u, 1)),
+    ("monitoring.langsmith_url", "monitoring:read",
+     lambda r, u: r.monitoring.langsmith_url(u, "00000000-0000-0000-0000-000000000000")),
+    ("monitoring.latest_sample", "monitoring:read", lambda r, u: r.monitoring.latest_sample(u)),
+    ("monitoring.open_alerts", "monitoring:read", lambda r, u: r.monitoring.open_alerts(u)),
+    ("monitoring.alert_history", "monitoring:read", lambda r, u: r.monitoring.alert_history(u)),
+    ("monitoring.rules", "monitoring:read", lambda r, u: r.monitoring.rules(u)),
+    ("monitoring.acknowledge", "monitoring:write", lambda r, u: r.monitoring.acknowledge(u, 999)),
+    ("monitoring.resolve", "monitoring:write", lambda r, u: r.monitoring.resolve(u, 999)),
+    ("monitoring.set_threshold", "monitoring:write",
+     lambda r, u: r.monitoring.set_threshold(u, "disk_high", 95)),
+    ("users.users", "users:manage", lambda r, u: r.users.users(u)),
+    ("users.add", "users:manage",
+     lambda r, u: r.users.add(u, f"new-user-{next(_numbers)}", "customer")),
+    ("users.set_role", "users:manage", lambda r, u: r.users.set_role(u, "target", "customer")),
+    ("users.set_active", "users:manage", lambda r, u: r.users.set_active(u, "target", True)),
+    ("users.reset_password", "users:manage", lambda r, u: r.users.reset_password(u, "target")),
+    ("audit.events", "audit:read", lambda r, u: r.audit.events(u)),
+    ("privacy.export", "account:self", lambda r, u: r.privacy.export(u)),
+    ("privacy.delete_mine", "account:self", lambda r, u: r.privacy.delete_mine(u)),
+    ("privacy.purge", "data:purge", lambda r, u: r.privacy.purge(u, 3650)),
+    ("accounts.change_password", "account:self",
+     lambda r, u: r.accounts.change_password(u, "wrong-current", "x", "x")),
+]
+
+
+def test_every_public_service_method_is_in_the_matrix(world) -> None:
+    runtime, _ = world
+    covered = {name for name, _, _ in CALLS}
+    services = {"chat": runtime.chat, "monitoring": runtime.monitoring, "users": runtime.users,
+                "audit": runtime.audit, "privacy": runtime.privacy, "accounts": runtime.accounts}
+    exempt = {"chat.forget_conversations",  # internal: takes no caller, returns nothing
+              # before anyone is logged in, or the caller's own session:
+              "accounts.log_in", "accounts.sign_up", "accounts.start_session", "accounts.log_out"}
+    public = {f"{name}.{m}" for name, svc in services.items() for m in dir(svc)
+              if not m.startswith("_") and inspect.isfunction(getattr(type(svc), m, None))}
+    assert public - covered - exempt == set()
+
+
+@pytest.mark.parametrize(("name", "permission", "call"), CALLS, ids=[c[0] for c in CALLS])
+def test_service_call_checks_the_permission_for_every_role(world, name, permission, call) -> None:
+    runtime, people = world
+    for role, user in people.items():
+        allowed = has_permission(user.role, permission)
+        try:
+            call(runtime, user)
+        except NotAllowed:
+            assert not allowed, f"{role} was refused {name}"
+        except Exception as exc:  # noqa: BLE001 (a domain error means the permission check passed)
+            assert allowed, f"{role} reached {name} past the permission check ({exc!r})"
+        else:
+            assert allowed, f"{role} may not call {name}"
+        with pytest.raises(NotAllowed):
+            call(runtime, None)  # type: ignore[arg-type]
+
+
+def test_the_roles_grant_what_the_product_promises() -> None:
+    assert has_permission("supervisor", "monitoring:write")
+    assert not has_permission("supervisor", "users:manage")
+    assert not has_permission("customer", "monitoring:read")
+    assert has_permission("admin", "audit:read") and has_permission("admin", "data:purge")
