@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 import warnings
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from core.config import get_settings
 from core.db import make_sessions, open_database
+from core.log_setup import configure_logging
 
 
 class CliError(Exception):
@@ -340,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
-    logging.basicConfig(level=os.environ.get("CONCIERGE_LOG_LEVEL", "WARNING"))
+    configure_logging()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -1,5 +1,7 @@
 """The database engine and session factory for `DATABASE_URL` (SQLite by default).
 
+Statement parameters (customer text) are hidden from SQLAlchemy's errors and logs.
+
 Repository code takes a `Session` and does not commit; services own one
 `with sessions.begin()` per unit of work.
 """
@@ -21,11 +23,11 @@ def make_engine(settings: Settings) -> Engine:
         # here is fair and fast where SQLite's busy-wait backs off by sleeping.
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=1, max_overflow=0, pool_timeout=60,
+            pool_size=1, max_overflow=0, pool_timeout=60, hide_parameters=True,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core import chat_store
 from core.tracing import SpanRecorder
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("concierge.trace_writer")
 
 
 @dataclass(frozen=True)

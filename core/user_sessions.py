@@ -109,6 +109,8 @@ class SessionService:
 
 
 def _duration(delta: timedelta) -> str:
+    if delta < timedelta(minutes=1):
+        return f"{round(delta.total_seconds())} seconds"
     minutes = round(delta.total_seconds() / 60)
     if minutes % 60 == 0:
         hours = minutes // 60

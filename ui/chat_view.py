@@ -41,7 +41,7 @@ def render_chat(chat: ChatService, user: Principal) -> None:
 def _show_entry(chat: ChatService, user: Principal, entry: TranscriptEntry) -> None:
     if entry.role == "customer":
         with st.chat_message("user"):
-            st.markdown(literal(entry.text))
+            st.text(entry.text)  # no Markdown at all: Streamlit rewrites even escaped text
             if not entry.answered:
                 st.caption("Not answered yet.")
         return
@@ -81,7 +81,7 @@ def _store_feedback(chat: ChatService, user: Principal, turn_id: int, key: str) 
 
 def _send(chat: ChatService, user: Principal, conversation_id: int | None, prompt: str) -> None:
     with st.chat_message("user"):
-        st.markdown(literal(prompt))
+        st.text(prompt)
     try:
         reply = chat.send(user, conversation_id, prompt)
     except (InvalidMessage, RateLimited, ConversationNotFound) as exc:

@@ -6,6 +6,7 @@ import threading
 from typing import TYPE_CHECKING
 
 import streamlit as st
+from pydantic import SecretStr
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
@@ -16,9 +17,25 @@ override: Runtime | None = None
 
 @st.cache_resource(show_spinner="Starting the assistant…")
 def _server_runtime() -> Runtime:
+    from core.config import get_settings
+    from core.log_setup import configure_logging
     from core.runtime import Runtime  # heavy (models, index): imported off the login path
 
-    return Runtime.start()
+    configure_logging()
+    settings = get_settings()
+    keys = _secret("CONCIERGE_ENCRYPTION_KEYS")
+    if settings.encryption_keys is None and keys:
+        settings = settings.model_copy(update={"encryption_keys": SecretStr(keys)})
+    return Runtime.start(settings)
+
+
+def _secret(name: str) -> str | None:
+    """A value from Streamlit secrets (`.streamlit/secrets.toml`), if there is one."""
+    try:
+        value = st.secrets.get(name)
+    except Exception:  # noqa: BLE001 (no secrets file is the normal case)
+        return None
+    return value if isinstance(value, str) and value else None
 
 
 def get_runtime() -> Runtime:

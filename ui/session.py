@@ -25,6 +25,8 @@ USER_KEY = "principal"
 TOKEN_KEY = "session_token"
 NOTICE_KEY = "login_notice"
 COOKIE_CODE_KEY = "cookie_code"
+REJECTED_KEY = "rejected_token"
+"""A cookie token the server refused: not asked about again until the page reloads."""
 COOKIE_ROUTE = "/api/session"
 
 
@@ -47,17 +49,24 @@ def _cookie_token() -> str | None:
 
 def current_user() -> Principal | None:
     """The logged-in user, re-checked against their server-side session on every run."""
-    token = st.session_state.get(TOKEN_KEY) or _cookie_token()
+    token = st.session_state.get(TOKEN_KEY)
+    if not token:
+        cookie = _cookie_token()
+        token = cookie if cookie != st.session_state.get(REJECTED_KEY) else None
     if not token:
         return None
     try:
         user = get_runtime().accounts.user_sessions.resume(token)
     except SessionEnded as ended:
-        from_this_tab = TOKEN_KEY in st.session_state
+        notice = st.session_state.get(NOTICE_KEY)
+        if notice is None and TOKEN_KEY in st.session_state:
+            notice = str(ended)  # ended while this tab was using it: say why
         _forget_everything()
-        if from_this_tab:
-            st.session_state[NOTICE_KEY] = str(ended)
-        _clear_cookie()
+        st.session_state[REJECTED_KEY] = token
+        if notice:
+            st.session_state[NOTICE_KEY] = notice
+        if _cookie_token():
+            st.session_state[COOKIE_CODE_KEY] = ""
         return None
     st.session_state[USER_KEY] = user
     st.session_state[TOKEN_KEY] = token
@@ -80,10 +89,12 @@ def log_in(user: Principal) -> None:
 
 def log_out() -> None:
     user = current_user()
+    token = st.session_state.get(TOKEN_KEY)
     if user is not None:
-        get_runtime().accounts.log_out(user, st.session_state.get(TOKEN_KEY), client_address())
+        get_runtime().accounts.log_out(user, token, client_address())
     _forget_everything()
     st.session_state[NOTICE_KEY] = "You have logged out."
+    st.session_state[REJECTED_KEY] = token
     st.session_state[COOKIE_CODE_KEY] = ""  # the cookie may have been set after this page loaded
 
 
@@ -102,11 +113,6 @@ def sync_cookie() -> None:
         f"headers: {{'Content-Type': 'application/json'}}{body}}});</script>",
         unsafe_allow_javascript=True,
     )
-
-
-def _clear_cookie() -> None:
-    if _cookie_token():
-        st.session_state[COOKIE_CODE_KEY] = ""
 
 
 def take_notice() -> str | None:

@@ -26,7 +26,7 @@ from core.monitoring.rules import RuleState, evaluate
 from core.monitoring.stats import overview
 from core.monitoring.windows import window_ending
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("concierge.monitor")
 APP_WINDOW = timedelta(minutes=5)
 MIN_TURNS_FOR_RATES = 5
 KEEP_SAMPLES = timedelta(days=1)

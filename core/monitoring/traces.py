@@ -108,7 +108,7 @@ def turn_trace(session: Session, turn_id: int) -> TurnTraceView | None:
     spans = session.scalars(select(Span).where(Span.turn_id == turn_id).order_by(Span.start_ms))
     return TurnTraceView(
         row=TurnRow(*row), question=mask_pii(asked), answer=answered or "",
-        error=turn.error, sources=turn.sources or [],
+        error=mask_pii(turn.error) if turn.error else None, sources=turn.sources or [],
         query=trace.query if trace else None, follow_up=bool(trace and trace.follow_up),
         best_guess=trace.best_guess if trace else None,
         alternatives=[(a, float(p)) for a, p in (trace.alternatives if trace else [])],

@@ -48,8 +48,8 @@ class Server:
     healthy_at: float
 
 
-def start_server(state_dir: Path, model_dir: Path) -> Server:
-    env = {**os.environ, "CONCIERGE_STATE_DIR": str(state_dir),
+def start_server(state_dir: Path, model_dir: Path, extra_env: dict[str, str] | None = None) -> Server:
+    env = {**os.environ, **(extra_env or {}), "CONCIERGE_STATE_DIR": str(state_dir),
            "CONCIERGE_MODEL_DIR": str(model_dir), "CONCIERGE_DEMO_PASSWORD": DEMO_PASSWORD,
            "CONCIERGE_MONITOR_INTERVAL_S": "0.5", "CONCIERGE_ALERT_CONSECUTIVE": "2"}
     env.pop("DATABASE_URL", None)

@@ -1,0 +1,44 @@
+"""Personal data never reaches the logs: masked lines and tracebacks, hidden SQL parameters."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from sqlalchemy import text
+
+from core.db import open_database
+from core.log_setup import MaskingFilter
+
+
+def test_log_lines_and_tracebacks_are_masked() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(MaskingFilter())
+    logger = logging.getLogger("concierge.test-masking")
+    logger.addHandler(handler)
+    try:
+        logger.warning("customer %s wrote from %s", "jo@example.com", "+44 20 7946 0958")
+        try:
+            raise ValueError("card 4111 1111 1111 1111 declined")
+        except ValueError:
+            logger.exception("turn failed")
+    finally:
+        logger.removeHandler(handler)
+    written = stream.getvalue()
+    assert "[email]" in written and "[phone]" in written and "[card]" in written
+    assert "jo@example.com" not in written and "4111 1111" not in written
+    assert "Traceback" in written  # the traceback is kept, only masked
+
+
+def test_database_errors_leave_statement_parameters_out(settings) -> None:
+    db = open_database(settings)
+    try:
+        with db.begin() as connection:
+            connection.execute(text("insert into no_such_table values (:v)"),
+                               {"v": "my secret message"})
+    except Exception as exc:  # noqa: BLE001 (the message is what is checked)
+        assert "my secret message" not in str(exc)
+        assert "hidden" in str(exc)
+    else:
+        raise AssertionError("the insert should have failed")
