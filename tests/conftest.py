@@ -70,3 +70,20 @@ def postgres_url() -> Iterator[str]:
     with admin.connect() as connection:
         connection.execute(text(f'drop database if exists "{name}" with (force)'))
     admin.dispose()
+
+
+REDIS_TEST_URL = os.environ.get("CONCIERGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis (database 15). Skipped locally when absent; a failure under CI."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_TEST_URL, socket_timeout=2).ping()
+    except redis.RedisError as exc:
+        if IN_CI:
+            pytest.fail(f"Redis is not reachable at {REDIS_TEST_URL}: {exc}")
+        pytest.skip("Redis is not reachable")
+    return REDIS_TEST_URL
