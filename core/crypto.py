@@ -15,6 +15,7 @@ history.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,17 @@ class EncryptionKeyError(RuntimeError):
 
 
 class Keyring:
-    """Fernet keys, newest first: the first encrypts, all of them decrypt."""
+    """Fernet keys, newest first: the first encrypts, all of them decrypt.
 
-    def __init__(self, keys: list[str]):
+    `reload` (the key file's reader) is asked for the keys again when a value cannot be
+    read, so a running server picks up a key that `concierge keys rotate` added.
+    """
+
+    def __init__(self, keys: list[str], reload: Callable[[], list[str]] | None = None):
+        self._reload = reload
+        self._load(keys)
+
+    def _load(self, keys: list[str]) -> None:
         if not keys:
             raise EncryptionKeyError("No encryption key is configured.")
         try:
@@ -44,6 +53,7 @@ class Keyring:
                 "(`concierge keys generate` prints a new one)."
             ) from None
         self._multi = MultiFernet(self._fernets)
+        self._keys = list(keys)
         self.size = len(keys)
 
     def encrypt(self, plaintext: bytes) -> bytes:
@@ -53,10 +63,25 @@ class Keyring:
         try:
             return self._multi.decrypt(token)
         except InvalidToken:
+            if self._reloaded():
+                return self.decrypt(token)
             raise EncryptionKeyError(
                 "Stored data cannot be decrypted with the configured encryption keys "
                 "(wrong or missing key)."
             ) from None
+
+    def _reloaded(self) -> bool:
+        """Re-read the keys; True when they changed (a rotation added one)."""
+        if self._reload is None:
+            return False
+        try:
+            keys = self._reload()
+        except (OSError, EncryptionKeyError):
+            return False
+        if keys == self._keys:
+            return False
+        self._load(keys)
+        return True
 
     def rotate(self, token: bytes) -> bytes:
         """The same value encrypted under the newest key."""

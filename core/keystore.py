@@ -56,7 +56,9 @@ def open_keyring(settings: Settings, db: Engine) -> Keyring:
                 )
             keys = [generate_key()]
             write_key_file(settings.key_file_path, keys)
-        keyring = Keyring(keys)
+        from_file = settings.encryption_keys is None
+        keyring = Keyring(keys, reload=(lambda: read_key_file(settings.key_file_path))
+                          if from_file else None)
         if canary is None:
             connection.execute(KeyCheck.__table__.insert().values(
                 id=1, token=keyring.encrypt(_CANARY).decode("ascii")))

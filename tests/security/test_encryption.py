@@ -174,3 +174,12 @@ def test_cli_reports_a_wrong_key_on_one_line(settings) -> None:
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "cannot read this database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_running_server_reads_values_rotated_under_a_new_key(settings, engine) -> None:
+    runtime = Runtime.start(settings, engine=engine, rate_limit=False)  # started with one key
+    user, conversation_id = _chat(runtime)
+    expected = [e.text for e in runtime.chat.transcript(user, conversation_id)]
+    rotate_keys(settings, open_database(settings))  # another process adds a key and rotates
+    assert [e.text for e in runtime.chat.transcript(user, conversation_id)] == expected
+    assert runtime.chat.send(user, conversation_id, "thanks").text  # and it keeps writing
