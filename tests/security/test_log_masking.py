@@ -42,3 +42,16 @@ def test_database_errors_leave_statement_parameters_out(settings) -> None:
         assert "hidden" in str(exc)
     else:
         raise AssertionError("the insert should have failed")
+
+
+def test_masking_can_be_turned_off_and_cards_must_pass_luhn() -> None:
+    from core.masking import configure, mask_pii
+
+    assert mask_pii("card 4111 1111 1111 1111") == "card [card]"
+    assert "[card]" not in mask_pii("order 4111 1111 1111 1112")  # not a card number
+    configure(False)
+    try:
+        assert mask_pii("write to jo@example.com") == "write to jo@example.com"
+    finally:
+        configure(True)
+    assert mask_pii("write to jo@example.com") == "write to [email]"
