@@ -266,6 +266,22 @@ def _disk_checkpointer(settings):
     return sqlite_checkpointer(settings, encrypting_serializer(keyring_of(open_database(settings))))
 
 
+def cmd_db(args: argparse.Namespace) -> None:
+    from core.db import make_engine
+    from core.keystore import keyring_for_migration, open_keyring
+    from core.migrate import current, head, upgrade
+
+    settings = get_settings()
+    db = make_engine(settings)
+    if args.action == "upgrade":
+        before = current(db)
+        after = upgrade(db, args.revision, keyring=lambda: keyring_for_migration(settings))
+        open_keyring(settings, db)
+        _print({"from": before, "to": after, "head": head()}, args.json)
+    else:
+        _print({"current": current(db), "head": head()}, args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="concierge", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -304,6 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--once", action="store_true", help="one sample and check, then exit")
     monitor.add_argument("--json", action="store_true")
     monitor.set_defaults(func=cmd_monitor)
+
+    database = sub.add_parser("db", help="schema migrations: upgrade (to the latest), current")
+    database.add_argument("action", choices=["upgrade", "current"])
+    database.add_argument("--revision", default="head")
+    database.add_argument("--json", action="store_true")
+    database.set_defaults(func=cmd_db)
 
     keys = sub.add_parser("keys", help="encryption keys: generate one, or rotate (re-encrypts all)")
     keys.add_argument("action", choices=["generate", "rotate"])

@@ -12,7 +12,6 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings
-from core.models import Base
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -42,16 +41,12 @@ def make_sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def create_schema(engine: Engine) -> None:
-    """Create any missing tables (idempotent)."""
-    Base.metadata.create_all(engine)
-
-
 def open_database(settings: Settings) -> Engine:
-    """The configured database, its schema created and its encryption keys checked."""
-    from core.keystore import open_keyring
+    """The configured database, migrated to the latest schema, its encryption keys checked."""
+    from core.keystore import keyring_for_migration, open_keyring
+    from core.migrate import upgrade
 
     engine = make_engine(settings)
-    create_schema(engine)
+    upgrade(engine, keyring=lambda: keyring_for_migration(settings))
     open_keyring(settings, engine)
     return engine

@@ -43,6 +43,15 @@ def configured_keys(settings: Settings) -> list[str] | None:
     return None
 
 
+def keyring_for_migration(settings: Settings) -> Keyring:
+    """The keys a migration encrypts existing plaintext with (made on first need)."""
+    keys = configured_keys(settings)
+    if keys is None:
+        keys = [generate_key()]
+        write_key_file(settings.key_file_path, keys)
+    return Keyring(keys)
+
+
 def open_keyring(settings: Settings, db: Engine) -> Keyring:
     """The deployment's keyring, checked against the database and installed on `db`."""
     keys = configured_keys(settings)

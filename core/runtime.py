@@ -88,6 +88,7 @@ class Runtime:
         if self.chat.trace_writer is not None:
             self.chat.trace_writer.flush()
         flush_langsmith()
+        self.db.dispose()  # pooled connections closed; new ones open on the next use
 
     def start_monitor(self) -> threading.Event:
         """The system monitor in a background thread (set the event to stop it)."""
