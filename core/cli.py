@@ -251,19 +251,17 @@ def cmd_purge(args: argparse.Namespace) -> None:
     days = args.older_than_days or settings.retention_days
     if days is None:
         raise CliError("no retention set: pass --older-than-days N or set CONCIERGE_RETENTION_DAYS")
-    privacy.checkpointer = _disk_checkpointer(settings)
+    privacy.checkpointer = _checkpointer(settings)
     deleted = privacy.purge(CLI_ADMIN, days, client="cli")
     _print({"deleted_conversations": deleted, "older_than_days": days}, args.json)
 
 
-def _disk_checkpointer(settings):
-    """The on-disk checkpoints (encrypted), so purged conversations lose theirs too."""
-    from core.crypto import encrypting_serializer, keyring_of
-    from core.engine import sqlite_checkpointer
+def _checkpointer(settings):
+    """The stored checkpoints (encrypted), so purged conversations lose theirs too."""
+    from core.crypto import keyring_of
+    from core.engine import database_checkpointer
 
-    if settings.database_url is not None:
-        return None
-    return sqlite_checkpointer(settings, encrypting_serializer(keyring_of(open_database(settings))))
+    return database_checkpointer(settings, keyring_of(open_database(settings)))
 
 
 def cmd_db(args: argparse.Namespace) -> None:

@@ -36,6 +36,17 @@ def sqlite_checkpointer(settings: Settings, serde: Any | None = None) -> SqliteS
     return SqliteSaver(conn, serde=serde)
 
 
+def database_checkpointer(settings: Settings, keyring: Keyring) -> Any:
+    """Encrypted checkpoints in the configured database: PostgreSQL, or a SQLite file."""
+    serde = encrypting_serializer(keyring)
+    url = settings.sqlalchemy_url
+    if url.startswith("postgresql"):
+        from core.pg_checkpoints import postgres_checkpointer
+
+        return postgres_checkpointer(url, serde)
+    return sqlite_checkpointer(settings, serde)
+
+
 @dataclass
 class Engine:
     """Trained agents, the compiled graph and how long it took to get them ready."""
@@ -66,8 +77,7 @@ class Engine:
             titles_by_intent={i: a.title for a in pack.articles for i in a.intents},
             min_passage_score=settings.min_passage_score,
         )
-        saver = checkpointer if checkpointer is not None else sqlite_checkpointer(
-            settings, encrypting_serializer(keyring))
+        saver = checkpointer if checkpointer is not None else database_checkpointer(settings, keyring)
         graph = compile_workflow(agents, saver)
         return cls(pack, agents, graph, time.perf_counter() - started,
                    settings.checkpoint_durability)

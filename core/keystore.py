@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, Table, bindparam, column, select, table, update
+from sqlalchemy import Engine, Table, bindparam, column, select, table, text, update
 
 from core.config import Settings
 from core.crypto import (
@@ -114,9 +114,44 @@ def rotate_keys(settings: Settings, db: Engine, *, add_key: bool = True, batch_s
     with db.begin() as connection:
         connection.execute(KeyCheck.__table__.update().where(KeyCheck.id == 1).values(
             token=keyring.encrypt(_CANARY).decode("ascii")))
-    if settings.database_url is None and settings.checkpoint_path.exists():
+    if db.dialect.name == "postgresql":
+        report.values["checkpoints"] = _rotate_postgres_checkpoints(db, keyring, batch_size)
+    elif settings.checkpoint_path.exists():
         report.values["checkpoints"] = _rotate_sqlite_checkpoints(settings, keyring, batch_size)
     return report
+
+
+_PG_CHECKPOINT_KEYS = {  # table: its primary key (updates move rows, so walk by key)
+    "checkpoint_blobs": ("thread_id", "checkpoint_ns", "channel", "version"),
+    "checkpoint_writes": ("thread_id", "checkpoint_ns", "checkpoint_id", "task_id", "idx"),
+}
+
+
+def _rotate_postgres_checkpoints(db: Engine, keyring: Keyring, batch_size: int) -> int:
+    """Re-encrypt PostgresSaver's blobs and pending writes, in key order and batches."""
+    done = 0
+    for name, key in _PG_CHECKPOINT_KEYS.items():
+        with db.connect() as connection:
+            if connection.scalar(text("select to_regclass(:t)"), {"t": name}) is None:
+                continue
+        columns, marks = ", ".join(key), ", ".join(f":k{i}" for i in range(len(key)))
+        match = " and ".join(f"{c} = :k{i}" for i, c in enumerate(key))
+        last: tuple | None = None
+        while True:
+            after = f"and ({columns}) > ({marks})" if last else ""
+            with db.begin() as connection:
+                rows = connection.execute(text(
+                    f"select {columns}, blob from {name} where type like '%+fernet' {after} "
+                    f"order by {columns} limit :n"),
+                    {"n": batch_size, **{f"k{i}": v for i, v in enumerate(last or ())}}).all()
+                if not rows:
+                    break
+                connection.execute(text(f"update {name} set blob = :blob where {match}"), [
+                    {"blob": keyring.rotate(bytes(row[-1])),
+                     **{f"k{i}": v for i, v in enumerate(row[:-1])}} for row in rows])
+            done += len(rows)
+            last = tuple(rows[-1][:-1])
+    return done
 
 
 def _rotate_table(db: Engine, keyring: Keyring, tbl: Table, names: list[str], batch_size: int,
