@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: install install-test run chat test bench bench-ui bench-pages eval clean
+.PHONY: install install-test run chat test test-sqlite bench bench-ui bench-pages eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ chat: install
 	$(BIN)/concierge chat
 
 test: install-test
+	$(BIN)/python -m pytest
+	CONCIERGE_TEST_DATABASE=postgresql $(BIN)/python -m pytest
+
+test-sqlite: install-test
 	$(BIN)/python -m pytest
 
 eval: install

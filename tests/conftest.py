@@ -30,9 +30,14 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("models")
 
 
+TEST_DATABASE = os.environ.get("CONCIERGE_TEST_DATABASE", "sqlite")
+"""`postgresql` runs every test that uses `settings` on a fresh PostgreSQL database."""
+
+
 @pytest.fixture
-def settings(tmp_path: Path, model_dir: Path) -> Settings:
-    return Settings(state_dir=tmp_path / "state", model_dir=model_dir, database_url=None,
+def settings(tmp_path: Path, model_dir: Path, request: pytest.FixtureRequest) -> Settings:
+    url = request.getfixturevalue("postgres_url") if TEST_DATABASE == "postgresql" else None
+    return Settings(state_dir=tmp_path / "state", model_dir=model_dir, database_url=url,
                     redis_url=None)
 
 
@@ -47,11 +52,10 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "CONCIERGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test (dropped afterwards).
+def create_test_database() -> str:
+    """A fresh, empty PostgreSQL database; its SQLAlchemy URL.
 
-    Skipped locally when no server answers; a failure under CI, which must have one.
+    Skips locally when no server answers; a failure under CI, which must have one.
     """
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
@@ -62,14 +66,29 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'create database "{name}"'))
     except OperationalError as exc:
-        admin.dispose()
         if IN_CI:
             pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
         pytest.skip("PostgreSQL is not reachable")
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        admin.dispose()
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_test_database(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'drop database if exists "{name}" with (force)'))
+        connection.execute(text(f'drop database if exists "{url.rsplit("/", 1)[1]}" with (force)'))
     admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (dropped afterwards)."""
+    url = create_test_database()
+    yield url
+    drop_test_database(url)
 
 
 REDIS_TEST_URL = os.environ.get("CONCIERGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from core.config import PROJECT_DIR
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, TEST_DATABASE, create_test_database, drop_test_database
 
 CHROMIUM = os.environ.get("CONCIERGE_CHROMIUM", "/usr/bin/chromium")
 DEMO_PASSWORD = "e2e-harbour-lantern-quietly"
@@ -46,6 +46,16 @@ class Server:
     state_dir: Path
     process: subprocess.Popen
     healthy_at: float
+    database_url: str | None = None
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.state_dir / 'concierge.sqlite'}"
+
+    def cli_env(self) -> dict[str, str]:
+        """The environment for `python -m core.cli` against this server's state."""
+        env = {"CONCIERGE_STATE_DIR": str(self.state_dir), "PATH": "/usr/bin:/bin"}
+        return env | ({"DATABASE_URL": self.database_url} if self.database_url else {})
 
 
 def start_server(state_dir: Path, model_dir: Path, extra_env: dict[str, str] | None = None) -> Server:
@@ -54,6 +64,8 @@ def start_server(state_dir: Path, model_dir: Path, extra_env: dict[str, str] | N
            "CONCIERGE_MONITOR_INTERVAL_S": "0.5", "CONCIERGE_ALERT_CONSECUTIVE": "2"}
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
+    if TEST_DATABASE == "postgresql":
+        env["DATABASE_URL"] = create_test_database()
     subprocess.run([sys.executable, "-m", "core.cli", "init", "--demo"], env=env, check=True,
                    cwd=PROJECT_DIR, capture_output=True, timeout=300)
     port = free_port()
@@ -69,7 +81,8 @@ def start_server(state_dir: Path, model_dir: Path, extra_env: dict[str, str] | N
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
                 if response.status == 200:
-                    return Server(url, state_dir, process, time.monotonic())
+                    return Server(url, state_dir, process, time.monotonic(),
+                                  env.get("DATABASE_URL"))
         except OSError:
             time.sleep(0.2)
     process.kill()
@@ -82,6 +95,8 @@ def stop_server(server: Server) -> None:
         server.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         server.process.kill()
+    if server.database_url:
+        drop_test_database(server.database_url)
 
 
 @pytest.fixture(scope="module")

@@ -46,7 +46,7 @@ def test_customer_asks_gets_sources_gives_feedback_and_logs_out(server, page) ->
     expect(answer).to_contain_text(re.compile("lost|stolen", re.IGNORECASE))
     answer.locator('[data-testid="stFeedback"] button').first.click()  # thumbs up
     expect(page.get_by_text("Thanks for the feedback!")).to_be_visible()
-    db = create_engine(f"sqlite:///{server.state_dir / 'concierge.sqlite'}")
+    db = create_engine(server.sqlalchemy_url)
     with db.connect() as connection:
         assert connection.execute(text("select score from feedback")).scalars().all() == [1]
     page.get_by_role("button", name="Log out").click()

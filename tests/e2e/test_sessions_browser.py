@@ -20,7 +20,7 @@ CHAT_HEADING = "How can we help?"
 
 def _logged_in_as_alice(page, server: Server) -> None:
     log_in(page, server.url, "alice")
-    expect(page.get_by_role("heading", name=CHAT_HEADING)).to_be_visible()
+    expect(page.get_by_role("heading", name=CHAT_HEADING)).to_be_visible(timeout=60_000)  # cold start
 
 
 def _session_cookie(context) -> dict | None:
@@ -69,8 +69,7 @@ def test_a_disabled_customer_is_logged_out_on_their_next_click(server, browser) 
     page = context.new_page()
     log_in(page, server.url, "sam")
     expect(page.get_by_role("heading", name=CHAT_HEADING)).to_be_visible()
-    env = {"CONCIERGE_STATE_DIR": str(server.state_dir), "PATH": "/usr/bin:/bin"}
-    subprocess.run([sys.executable, "-m", "core.cli", "user", "disable", "sam"], env=env,
+    subprocess.run([sys.executable, "-m", "core.cli", "user", "disable", "sam"], env=server.cli_env(),
                    cwd=PROJECT_DIR, check=True, capture_output=True)
     page.get_by_role("button", name="New conversation").click()
     expect(page.get_by_text("Your account has been disabled")).to_be_visible()
@@ -106,7 +105,7 @@ def test_six_failed_logins_are_throttled_with_a_clear_message(strict_server, bro
     for attempt in range(6):
         log_in(page, strict_server.url, "alice", f"wrong-password-{attempt}")
         if attempt < 5:
-            expect(page.get_by_text("Wrong username or password.")).to_be_visible()
+            expect(page.get_by_text("Wrong username or password.")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("Too many failed attempts")).to_be_visible()
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     context.close()

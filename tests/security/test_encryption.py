@@ -15,7 +15,7 @@ from core.auth import Principal, add_user, principal_of
 from core.config import PROJECT_DIR, Settings
 from core.crypto import EncryptionKeyError, Keyring, generate_key, read_key_file
 from core.db import open_database
-from core.engine import Engine, sqlite_checkpointer
+from core.engine import Engine, database_checkpointer
 from core.keystore import rotate_keys
 from core.runtime import Runtime
 from core.workflow import compile_workflow
@@ -28,11 +28,10 @@ MESSAGES = (
 
 
 def _runtime_with_disk_checkpoints(settings: Settings, engine: Engine) -> Runtime:
-    """A runtime whose checkpoints go to the state folder's SQLite file, encrypted."""
-    from core.crypto import encrypting_serializer, keyring_of
+    """A runtime whose checkpoints are stored in the database (SQLite file or PostgreSQL)."""
+    from core.crypto import keyring_of
 
-    keyring = keyring_of(open_database(settings))
-    saver = sqlite_checkpointer(settings, encrypting_serializer(keyring))
+    saver = database_checkpointer(settings, keyring_of(open_database(settings)))
     disk_engine = Engine(engine.pack, engine.agents, compile_workflow(engine.agents, saver), 0.0)
     return Runtime.start(settings, engine=disk_engine, rate_limit=False)
 
@@ -56,6 +55,7 @@ def _state_bytes(settings: Settings) -> bytes:
 
 
 def test_sqlite_files_hold_no_plaintext_but_the_service_reads_it(settings, engine) -> None:
+    settings = settings.model_copy(update={"database_url": None})  # the files are the point
     runtime = _runtime_with_disk_checkpoints(settings, engine)
     user, conversation_id = _chat(runtime)
     transcript = runtime.chat.transcript(user, conversation_id)
