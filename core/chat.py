@@ -22,6 +22,7 @@ from agents.answer import APOLOGY_REPLY
 from core import chat_store
 from core.auth import NotAllowed, Principal, require
 from core.engine import Engine
+from core.events import EventBus
 from core.langsmith_export import turn_exporter, user_pseudonym
 from core.models import Conversation, Feedback, Message, Turn, utcnow
 from core.ratelimit import ChatRateLimiter
@@ -82,6 +83,7 @@ class ChatService:
         turn_timeout_s: float = 20.0,
         trace_writer: TraceWriter | None = None,
         pseudonym_secret: bytes = b"",
+        events: EventBus | None = None,
     ):
         self.engine = engine
         self.sessions = sessions
@@ -92,6 +94,7 @@ class ChatService:
         self.tracing = trace_writer is not None
         """Record each turn's spans (the workflow traces page reads them)."""
         self.pseudonym_secret = pseudonym_secret
+        self.events = events
         self._owners: dict[int, tuple[int, str]] = {}
 
     def start_conversation(self, user: Principal, title: str = "New conversation") -> int:
@@ -241,8 +244,12 @@ class ChatService:
         require(user, "chat:use")
         with self.sessions.begin() as session:
             conversation = _owned(session, user, conversation_id)
-            if conversation.handoff_requested_at is None:
+            first_request = conversation.handoff_requested_at is None
+            if first_request:
                 conversation.handoff_requested_at = utcnow()
+        if first_request and self.events is not None:
+            self.events.publish("handoff_requested", "A customer asked for a person",
+                                conversation_id=conversation_id)
 
     def conversations(self, user: Principal) -> list[Conversation]:
         """The customer's own conversations, newest first."""

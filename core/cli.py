@@ -140,12 +140,16 @@ def cmd_bench(args: argparse.Namespace) -> None:
 def cmd_monitor(args: argparse.Namespace) -> None:
     import threading
 
+    from core.events import EventBus
     from core.monitoring.monitor import Monitor
+    from core.redis_link import RedisLink
 
     settings = get_settings()
+    link = RedisLink(settings.redis_url)
     monitor = Monitor(make_sessions(open_database(settings)), disk_path=settings.state_dir,
                       consecutive=settings.alert_consecutive,
-                      webhook_url=settings.alert_webhook_url)
+                      webhook_url=settings.alert_webhook_url, link=link, events=EventBus(link),
+                      lease_s=max(3 * settings.monitor_interval_s, 2.0))
     if args.once:
         time.sleep(1.0)  # psutil's CPU reading needs an interval to measure over
         events = monitor.tick()

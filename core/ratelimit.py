@@ -2,7 +2,8 @@
 and per client.
 
 In memory on the embedded default; shared through Redis when `REDIS_URL` is set, so
-every replica counts the same hits.
+every replica counts the same hits. If Redis stops answering, counting continues in
+memory until it is back (a short gap in sharing beats refusing every customer).
 """
 
 from __future__ import annotations
@@ -10,23 +11,51 @@ from __future__ import annotations
 import math
 import time
 
-from limits import parse, storage, strategies
+from limits import RateLimitItem, parse, storage, strategies
+
+from core.redis_link import RedisLink
 
 
 class RateLimited(Exception):
     """Too many requests; the text says when to try again."""
 
 
-def limiter(storage_uri: str | None) -> strategies.MovingWindowRateLimiter:
-    return strategies.MovingWindowRateLimiter(storage.storage_from_string(storage_uri or "memory://"))
+class _Limiter:
+    """A moving-window limiter on Redis (through `link`) with an in-memory fallback."""
+
+    def __init__(self, link: RedisLink | None):
+        self.link = link
+        self.memory = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
+        self.shared = (strategies.MovingWindowRateLimiter(storage.storage_from_string(
+            link.url, socket_timeout=0.5, socket_connect_timeout=0.5))
+            if link is not None and link.url else None)
+
+    def _run(self, method: str, *args: object) -> object:
+        memory = getattr(self.memory, method)
+        if self.shared is None or self.link is None:
+            return memory(*args)
+        shared = getattr(self.shared, method)
+        return self.link.call(lambda _: shared(*args), lambda: memory(*args))
+
+    def hit(self, item: RateLimitItem, *ids: str) -> bool:
+        return bool(self._run("hit", item, *ids))
+
+    def test(self, item: RateLimitItem, *ids: str) -> bool:
+        return bool(self._run("test", item, *ids))
+
+    def reset_time(self, item: RateLimitItem, *ids: str) -> float:
+        return self._run("get_window_stats", item, *ids).reset_time  # type: ignore[union-attr]
+
+    def clear(self, item: RateLimitItem, *ids: str) -> None:
+        self._run("clear", item, *ids)
 
 
 class ChatRateLimiter:
     """A moving-window limit such as `30/minute` on each user's chat messages."""
 
-    def __init__(self, rate: str, storage_uri: str | None = None):
+    def __init__(self, rate: str, link: RedisLink | None = None):
         self.rate = parse(rate)
-        self._limiter = limiter(storage_uri)
+        self._limiter = _Limiter(link)
 
     def check(self, user_id: int) -> None:
         if not self._limiter.hit(self.rate, "chat", str(user_id)):
@@ -44,9 +73,9 @@ class LoginThrottle:
     keep a customer out for longer than the window after they stop.
     """
 
-    def __init__(self, rate: str, storage_uri: str | None = None):
+    def __init__(self, rate: str, link: RedisLink | None = None):
         self.rate = parse(rate)
-        self._limiter = limiter(storage_uri)
+        self._limiter = _Limiter(link)
 
     def _keys(self, username: str, client: str | None) -> list[tuple[str, str]]:
         keys = [("login-account", username.strip().lower()[:64])]
@@ -56,7 +85,7 @@ class LoginThrottle:
 
     def check(self, username: str, client: str | None) -> None:
         """Raise RateLimited (saying how long to wait) while the account or client is throttled."""
-        waits = [self._limiter.get_window_stats(self.rate, *key).reset_time - time.time()
+        waits = [self._limiter.reset_time(self.rate, *key) - time.time()
                  for key in self._keys(username, client)
                  if not self._limiter.test(self.rate, *key)]
         if waits:

@@ -24,6 +24,7 @@ from core.config import Settings, get_settings
 from core.crypto import keyring_of
 from core.db import make_sessions, open_database
 from core.engine import Engine
+from core.events import EventBus
 from core.langsmith_export import flush as flush_langsmith
 from core.langsmith_export import load_pseudonym_secret
 from core.masking import configure as configure_masking
@@ -32,6 +33,7 @@ from core.monitoring.monitor import Monitor
 from core.monitoring.service import MonitoringService
 from core.privacy import PrivacyService
 from core.ratelimit import ChatRateLimiter, LoginThrottle
+from core.redis_link import RedisLink
 from core.trace_writer import TraceWriter
 from core.user_admin import UserAdminService
 from core.user_sessions import SessionPolicy, SessionService
@@ -49,6 +51,8 @@ class Runtime:
     users: UserAdminService
     privacy: PrivacyService
     audit: AuditService
+    redis: RedisLink
+    events: EventBus
 
     @classmethod
     def start(
@@ -62,13 +66,15 @@ class Runtime:
         configure_masking(settings.mask_pii)
         sessions = make_sessions(db)
         engine = engine or Engine.load(settings, checkpointer=checkpointer, keyring=keyring)
-        limits_uri = _limits_uri(settings)
-        limiter = ChatRateLimiter(settings.chat_rate_limit, limits_uri) if rate_limit else None
-        throttle = LoginThrottle(settings.login_failure_limit, limits_uri) if rate_limit else None
+        link = RedisLink(settings.redis_url)
+        events = EventBus(link)
+        limiter = ChatRateLimiter(settings.chat_rate_limit, link) if rate_limit else None
+        throttle = LoginThrottle(settings.login_failure_limit, link) if rate_limit else None
         chat = ChatService(engine, sessions, max_message_chars=settings.max_message_chars,
                            limiter=limiter, turn_timeout_s=settings.turn_timeout_s,
                            trace_writer=TraceWriter(sessions) if settings.trace_turns else None,
-                           pseudonym_secret=load_pseudonym_secret(settings.pseudonym_key_path))
+                           pseudonym_secret=load_pseudonym_secret(settings.pseudonym_key_path),
+                           events=events)
         user_sessions = SessionService(sessions, SessionPolicy(
             idle=timedelta(minutes=settings.session_idle_minutes),
             absolute=timedelta(hours=settings.session_absolute_hours)))
@@ -76,11 +82,13 @@ class Runtime:
         return cls(
             settings, db, sessions, engine, chat,
             AccountService(sessions, user_sessions, throttle, min_password_chars=min_chars),
-            MonitoringService(sessions, engine),
+            MonitoringService(sessions, engine, events),
             UserAdminService(sessions, user_sessions, min_password_chars=min_chars),
             PrivacyService(sessions, getattr(engine.graph, "checkpointer", None),
                            on_deleted=chat.forget_conversations),
             AuditService(sessions),
+            link,
+            events,
         )
 
     def close(self) -> None:
@@ -95,7 +103,9 @@ class Runtime:
         settings = self.settings
         monitor = Monitor(self.sessions, disk_path=settings.state_dir,
                           consecutive=settings.alert_consecutive,
-                          webhook_url=settings.alert_webhook_url)
+                          webhook_url=settings.alert_webhook_url, link=self.redis,
+                          events=self.events, lease_s=max(3 * settings.monitor_interval_s, 2.0))
+        self.events.listen()
         return monitor.start(settings.monitor_interval_s)
 
     def local_user(self, username: str = "cli") -> Principal:
@@ -106,7 +116,3 @@ class Runtime:
                 user = add_user(session, username, secrets.token_urlsafe(24), "customer")
             return principal_of(user)
 
-
-def _limits_uri(settings: Settings) -> str | None:
-    url = settings.redis_url
-    return url if url and url.startswith(("redis://", "rediss://")) else None

@@ -1,5 +1,7 @@
 """System alerts (supervisors and admins): live host gauges, open alerts, history, thresholds."""
 
+import time
+
 import streamlit as st
 
 from core.monitoring.alert_book import AlertNotFound
@@ -11,6 +13,9 @@ runtime = get_runtime()
 service = runtime.monitoring
 start_monitor()
 REFRESH_S = 5
+EVENT_ICONS = {"alert_firing": ":material/notifications_active:",
+               "alert_resolved": ":material/check_circle:",
+               "handoff_requested": ":material/support_agent:"}
 SEVERITY_ICONS = {"critical": ":material/error:", "warning": ":material/warning:",
                   "info": ":material/info:"}
 
@@ -51,6 +56,21 @@ def live_alerts() -> None:
                          args=(service.resolve, alert.id))
     if notice := st.session_state.pop("alert_notice", None):
         st.warning(notice)
+
+    seen = st.session_state.get("events_seen", time.time() - 60)
+    for event in service.live_events(user, seen):
+        st.toast(event.title, icon=EVENT_ICONS.get(event.kind, ":material/info:"))
+        seen = max(seen, event.at)
+    st.session_state["events_seen"] = seen
+
+    st.subheader("Customers waiting for a person")
+    requests = service.handoff_requests(user)
+    if requests:
+        st.dataframe([{"conversation": r.conversation_id, "customer": r.customer,
+                       "asked (UTC)": r.requested_at} for r in requests],
+                     hide_index=True, use_container_width=True)
+    else:
+        st.caption("Nobody is waiting.")
 
 
 def _act(action, alert_id: int) -> None:

@@ -65,16 +65,19 @@ cols[3].metric("Latency", f"{row.latency_ms:,.1f} ms" if row.latency_ms is not N
 
 st.markdown("**Customer asked** (personal data masked)")
 st.text(trace.question)
-if trace.follow_up:
-    st.caption(f"Read as a follow-up; searched for: {trace.query}")
+if trace.follow_up:  # the query holds customer text: st.text, never Markdown
+    st.caption("Read as a follow-up; searched for:")
+    st.text(trace.query)
 
 st.markdown("#### Spans")
 if trace.spans:
     st.altair_chart(charts.waterfall(trace.spans), use_container_width=True)
     st.table(pd.DataFrame(
         [{"step": s.node, "inside": s.parent or "", "start ms": round(s.start_ms, 2),
-          "duration ms": round(s.duration_ms, 2), "status": s.status, "error": s.error or "",
-          "input": s.input_summary, "output": s.output_summary} for s in trace.spans]
+          "duration ms": round(s.duration_ms, 2), "status": s.status,
+          "error": literal(s.error or ""),  # st.table renders Markdown; these hold customer text
+          "input": literal(s.input_summary or ""), "output": literal(s.output_summary or "")}
+         for s in trace.spans]
     ).set_index("step"))
 else:
     st.caption("No spans were recorded for this turn.")

@@ -12,6 +12,7 @@ import json
 import logging
 import threading
 import urllib.request
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -20,13 +21,16 @@ import psutil
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.events import EventBus
 from core.models import Alert, AuditEvent, MetricSample, utcnow
 from core.monitoring import alert_book
 from core.monitoring.rules import RuleState, evaluate
 from core.monitoring.stats import overview
 from core.monitoring.windows import window_ending
+from core.redis_link import RedisLink
 
 log = logging.getLogger("concierge.monitor")
+LEADER_KEY = "concierge:monitor:leader"
 APP_WINDOW = timedelta(minutes=5)
 MIN_TURNS_FOR_RATES = 5
 KEEP_SAMPLES = timedelta(days=1)
@@ -95,8 +99,14 @@ def post_webhook(url: str, event: str, alert: Alert) -> None:
 class Monitor:
     def __init__(self, sessions: sessionmaker[Session], *, disk_path: Path,
                  consecutive: int = 3, webhook_url: str | None = None,
-                 notify: Callable[[str, Alert], None] | None = None):
+                 notify: Callable[[str, Alert], None] | None = None,
+                 link: RedisLink | None = None, events: EventBus | None = None,
+                 lease_s: float = 15.0):
         self.sessions = sessions
+        self.link = link
+        self.events = events
+        self.lease_s = lease_s
+        self.replica = uuid.uuid4().hex
         self.sampler = HostSampler(disk_path)
         self.consecutive = consecutive
         self.states: dict[str, RuleState] = {}
@@ -107,13 +117,34 @@ class Monitor:
         self.ticks = 0
         self.last_readings: dict[str, float | None] = {}
 
+    def is_leader(self) -> bool:
+        """Whether this process checks the rules now: with Redis, the one replica holding the
+        lease (so an alert fires once across replicas); without it, every process."""
+        if self.link is None or not self.link.configured:
+            return True
+
+        def hold(r) -> bool:
+            ttl = int(self.lease_s * 1000)
+            if r.set(LEADER_KEY, self.replica, nx=True, px=ttl):
+                return True
+            if r.get(LEADER_KEY) == self.replica.encode():
+                r.pexpire(LEADER_KEY, ttl)
+                return True
+            return False
+
+        return self.link.call(hold, lambda: True)  # Redis down: keep watching in-process
+
     def tick(self) -> list[tuple[str, Alert]]:
         """One sample and one pass over the rules; returns the (event, alert) it caused."""
+        if not self.is_leader():
+            self.last_readings = {"leader": 0.0}
+            return []
         readings = self.sampler.sample()
         events: list[tuple[str, Alert]] = []
         with self.sessions.begin() as session:
             session.add(MetricSample(**readings))
             readings |= application_readings(session)
+            readings["redis_down"] = self._redis_down()
             self.last_readings = readings
             for rule in alert_book.rules_in_force(session):
                 state = self.states.get(rule.name, RuleState())
@@ -132,7 +163,16 @@ class Monitor:
                     MetricSample.created_at < utcnow() - KEEP_SAMPLES))
         for event, alert in events:
             self.notify(event, alert)
+            if self.events is not None:
+                self.events.publish(f"alert_{event}", alert.message, alert_id=alert.id,
+                                    rule=alert.rule, severity=alert.severity)
         return events
+
+    def _redis_down(self) -> float | None:
+        """1 when Redis is configured but not answering, 0 when it is, None without Redis."""
+        if self.link is None or not self.link.configured:
+            return None
+        return 0.0 if self.link.up else 1.0
 
     def run(self, interval_s: float, stop: threading.Event) -> None:
         while not stop.is_set():

@@ -26,6 +26,8 @@ class AlertRule:
     clear_ratio: float = 0.9
 
     def message(self, value: float) -> str:
+        if not self.unit:  # a yes/no condition
+            return self.title
         return f"{self.title} is {value:.1f} {self.unit} (threshold {self.threshold:g} {self.unit})"
 
 
@@ -45,6 +47,8 @@ DEFAULT_RULES: tuple[AlertRule, ...] = (
               40, "warning", "%", "application"),
     AlertRule("failed_logins_burst", "Failed logins in 5 minutes", "failed_logins", 10,
               "critical", "logins", "application"),
+    AlertRule("redis_down", "Redis unreachable (running on in-process fallbacks)", "redis_down",
+              0.5, "critical", "", "application"),
 )
 RULES_BY_NAME = {rule.name: rule for rule in DEFAULT_RULES}
 

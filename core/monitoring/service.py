@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from core import audit
 from core.auth import NotAllowed, Principal, require
 from core.engine import Engine
+from core.events import Event, EventBus
 from core.langsmith_export import langsmith_run_url
-from core.models import Alert, MetricSample, utcnow
+from core.models import Alert, Conversation, MetricSample, User, utcnow
 from core.monitoring import alert_book, stats, traces
 from core.monitoring.rules import RULES_BY_NAME, AlertRule
 from core.monitoring.windows import BUCKETS, WINDOWS, Window, window_ending
@@ -49,10 +50,35 @@ AGENT_NODES = {"intent": "classify_intent", "retrieval": "retrieve_passages",
                "answer": "write_answer"}
 
 
+@dataclass(frozen=True)
+class HandoffRequest:
+    conversation_id: int
+    customer: str
+    requested_at: datetime
+
+
 class MonitoringService:
-    def __init__(self, sessions: sessionmaker[Session], engine: Engine | None = None):
+    def __init__(self, sessions: sessionmaker[Session], engine: Engine | None = None,
+                 events: EventBus | None = None):
         self.sessions = sessions
         self.engine = engine
+        self.events = events
+
+    def live_events(self, user: Principal, since: float) -> list[Event]:
+        """Alerts and hand-off requests announced after `since` (time.time()), on any replica."""
+        require(user, "monitoring:read")
+        return self.events.since(since) if self.events is not None else []
+
+    def handoff_requests(self, user: Principal, limit: int = 50) -> list[HandoffRequest]:
+        """Conversations whose customer asked for a person, newest first."""
+        require(user, "monitoring:read")
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Conversation.id, User.username, Conversation.handoff_requested_at)
+                .join(User, User.id == Conversation.user_id)
+                .where(Conversation.handoff_requested_at.is_not(None))
+                .order_by(Conversation.handoff_requested_at.desc()).limit(limit)).all()
+        return [HandoffRequest(*row) for row in rows]
 
     def statistics(self, user: Principal, window: str, now: datetime | None = None
                    ) -> StatisticsReport:

@@ -56,6 +56,8 @@ CALLS: list[tuple[str, str, Call]] = [
     ("monitoring.open_alerts", "monitoring:read", lambda r, u: r.monitoring.open_alerts(u)),
     ("monitoring.alert_history", "monitoring:read", lambda r, u: r.monitoring.alert_history(u)),
     ("monitoring.rules", "monitoring:read", lambda r, u: r.monitoring.rules(u)),
+    ("monitoring.live_events", "monitoring:read", lambda r, u: r.monitoring.live_events(u, 0.0)),
+    ("monitoring.handoff_requests", "monitoring:read", lambda r, u: r.monitoring.handoff_requests(u)),
     ("monitoring.acknowledge", "monitoring:write", lambda r, u: r.monitoring.acknowledge(u, 999)),
     ("monitoring.resolve", "monitoring:write", lambda r, u: r.monitoring.resolve(u, 999)),
     ("monitoring.set_threshold", "monitoring:write",

@@ -7,10 +7,12 @@ import uuid
 import pytest
 
 from core.ratelimit import ChatRateLimiter, LoginThrottle, RateLimited
+from core.redis_link import RedisLink
 
 
 def test_failed_logins_on_one_replica_throttle_the_other(redis_url) -> None:
-    first, second = LoginThrottle("5 per 15 minutes", redis_url), LoginThrottle("5 per 15 minutes", redis_url)
+    first = LoginThrottle("5 per 15 minutes", RedisLink(redis_url))
+    second = LoginThrottle("5 per 15 minutes", RedisLink(redis_url))
     name = f"user-{uuid.uuid4().hex[:8]}"
     for _ in range(5):
         first.check(name, None)
@@ -22,9 +24,20 @@ def test_failed_logins_on_one_replica_throttle_the_other(redis_url) -> None:
 
 def test_chat_limit_is_counted_across_replicas(redis_url) -> None:
     user_id = uuid.uuid4().int % 10**9
-    first, second = ChatRateLimiter("3/minute", redis_url), ChatRateLimiter("3/minute", redis_url)
+    first = ChatRateLimiter("3/minute", RedisLink(redis_url))
+    second = ChatRateLimiter("3/minute", RedisLink(redis_url))
     first.check(user_id)
     second.check(user_id)
     first.check(user_id)
     with pytest.raises(RateLimited):
         second.check(user_id)
+
+
+def test_an_unreachable_redis_falls_back_to_counting_in_memory() -> None:
+    link = RedisLink("redis://127.0.0.1:1/0", retry_s=60)  # nothing listens on port 1
+    limiter = ChatRateLimiter("2/minute", link)
+    limiter.check(7)
+    limiter.check(7)
+    with pytest.raises(RateLimited):
+        limiter.check(7)
+    assert link.failures >= 1 and not link.up
