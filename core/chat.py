@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agents.answer import APOLOGY_REPLY
 from core import chat_store
 from core.auth import NotAllowed, Principal, require
+from core.db_retry import on_connection_loss
 from core.engine import Engine
 from core.events import EventBus
 from core.langsmith_export import turn_exporter, user_pseudonym
@@ -97,6 +98,7 @@ class ChatService:
         self.events = events
         self._owners: dict[int, tuple[int, str]] = {}
 
+    @on_connection_loss
     def start_conversation(self, user: Principal, title: str = "New conversation") -> int:
         require(user, "chat:use")
         with self.sessions.begin() as session:
@@ -115,11 +117,7 @@ class ChatService:
             self.limiter.check(user.id)
         if conversation_id is None:
             conversation_id = self.start_conversation(user, title=_title_from(text))
-        with self.sessions.begin() as session:
-            thread_id = self._owned_thread(session, user, conversation_id)
-            question_id = chat_store.add_message(
-                session, conversation_id=conversation_id, role="customer", body=text
-            )
+        thread_id, question_id = self._store_question(user, conversation_id, text)
         started = time.perf_counter()
         recorder = SpanRecorder() if self.tracing else None
         exporter = turn_exporter()
@@ -135,6 +133,14 @@ class ChatService:
                 reply.turn_id, reply.created_at, state, recorder, str(run_id) if run_id else None
             ))
         return reply
+
+    @on_connection_loss
+    def _store_question(self, user: Principal, conversation_id: int, text: str) -> tuple[str, int]:
+        """Stored before any work, so a crash mid-turn leaves it on record as unanswered."""
+        with self.sessions.begin() as session:
+            thread_id = self._owned_thread(session, user, conversation_id)
+            return thread_id, chat_store.add_message(
+                session, conversation_id=conversation_id, role="customer", body=text)
 
     def forget_conversations(self, conversation_ids: list[int]) -> None:
         """Drop cached owners of deleted conversations."""
@@ -174,6 +180,7 @@ class ChatService:
             error = f"{type(exc).__name__}: {exc}"[:500]
         return {"answer": APOLOGY_REPLY, "route": "error", "error": error}
 
+    @on_connection_loss
     def _store_reply(self, conversation_id: int, question_id: int, state: dict,
                      latency_ms: float) -> ChatReply:
         error = state.get("error")

@@ -51,7 +51,8 @@ class EncryptedPostgresSaver(PostgresSaver):
 def postgres_checkpointer(database_url: str, serde: Any, max_size: int = 16) -> EncryptedPostgresSaver:
     """A saver on a connection pool for `DATABASE_URL` (a SQLAlchemy URL), tables set up."""
     conninfo = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
-    pool = ConnectionPool(conninfo, min_size=1, max_size=max_size, open=True,
+    pool = ConnectionPool(conninfo, min_size=1, max_size=max_size, open=True, timeout=5.0,
+                          check=ConnectionPool.check_connection,  # a restarted server's dead connections are replaced
                           kwargs={"autocommit": True, "prepare_threshold": 0,
                                   "row_factory": dict_row})
     saver = EncryptedPostgresSaver(pool, serde)

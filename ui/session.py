@@ -25,6 +25,8 @@ USER_KEY = "principal"
 TOKEN_KEY = "session_token"
 NOTICE_KEY = "login_notice"
 COOKIE_CODE_KEY = "cookie_code"
+COOKIE_RUNS_KEY = "cookie_runs"
+COOKIE_RUNS = 3
 REJECTED_KEY = "rejected_token"
 """A cookie token the server refused: not asked about again until the page reloads."""
 COOKIE_ROUTE = "/api/session"
@@ -99,13 +101,22 @@ def log_out() -> None:
 
 
 def sync_cookie() -> None:
-    """Run the browser side of a cookie change once (after login or logout).
+    """Run the browser side of a cookie change (after login or logout).
 
     The script below only carries a one-time code; the route sets the HttpOnly cookie.
+    It is drawn on the next few runs, not just one: a click right after logging in can
+    replace the page before the browser ran it (the code is one-time, so repeats are
+    harmless).
     """
-    code = st.session_state.pop(COOKIE_CODE_KEY, None)
+    code = st.session_state.get(COOKIE_CODE_KEY)
     if code is None:
         return
+    runs = st.session_state.get(COOKIE_RUNS_KEY, 0) + 1
+    if runs >= COOKIE_RUNS:
+        st.session_state.pop(COOKIE_CODE_KEY, None)
+        st.session_state.pop(COOKIE_RUNS_KEY, None)
+    else:
+        st.session_state[COOKIE_RUNS_KEY] = runs
     method = "DELETE" if code == "" else "POST"
     body = "" if code == "" else f", body: {json.dumps(json.dumps({'code': code}))}"
     st.html(

@@ -23,9 +23,10 @@ async def _session_cookie(request: Request) -> Response:
                                samesite="strict")
         return response
     try:
-        code = (await request.json()).get("code")
+        body = await request.json()
     except ValueError:
-        code = None
+        body = None
+    code = body.get("code") if isinstance(body, dict) else None
     token = COOKIE_HANDOFF.claim(code) if isinstance(code, str) else None
     if token is None:
         return Response("unknown or expired code", status_code=400)

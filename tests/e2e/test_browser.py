@@ -58,7 +58,8 @@ def test_customer_asks_gets_sources_gives_feedback_and_logs_out(server, page) ->
 def test_customer_opening_a_monitoring_url_is_not_allowed(server, page, name) -> None:
     log_in(page, server.url, "alice")
     expect(page.get_by_role("heading", name="How can we help?")).to_be_visible()
-    # open the URL inside the same browser session (a full reload starts a new session)
+    # in-app navigation inside the same session (full page loads go through the session cookie:
+    # see test_sessions_browser.py)
     page.evaluate(f"window.history.pushState({{}}, '', '/{name}'); "
                   "window.dispatchEvent(new PopStateEvent('popstate'))")
     expect(page.get_by_text("You're not allowed to see this page.")).to_be_visible()
