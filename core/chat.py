@@ -118,6 +118,27 @@ class ChatService:
         if conversation_id is None:
             conversation_id = self.start_conversation(user, title=_title_from(text))
         thread_id, question_id = self._store_question(user, conversation_id, text)
+        return self._answer(user, conversation_id, thread_id, question_id, text)
+
+    def answer_pending(self, user: Principal, conversation_id: int) -> ChatReply | None:
+        """Answer the conversation's unanswered customer message (left by a crash mid-turn),
+        or None when every message has its reply."""
+        require(user, "chat:use")
+        with self.sessions() as session:
+            thread_id = self._owned_thread(session, user, conversation_id)
+            answered = select(Turn.question_id).where(Turn.conversation_id == conversation_id)
+            pending = session.execute(
+                select(Message.id, Message.body).where(
+                    Message.conversation_id == conversation_id, Message.role == "customer",
+                    Message.id.not_in(answered))
+                .order_by(Message.id.desc()).limit(1)).first()
+        if pending is None:
+            return None
+        return self._answer(user, conversation_id, thread_id, pending[0], pending[1])
+
+    def _answer(self, user: Principal, conversation_id: int, thread_id: str, question_id: int,
+                text: str) -> ChatReply:
+        """Run the workflow on a stored customer message and store its reply."""
         started = time.perf_counter()
         recorder = SpanRecorder() if self.tracing else None
         exporter = turn_exporter()

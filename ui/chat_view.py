@@ -34,6 +34,11 @@ def render_chat(chat: ChatService, user: Principal) -> None:
         st.caption("Start by typing your question below.")
     for entry in entries:
         _show_entry(chat, user, entry)
+    if entries and not prompt and not all(e.answered for e in entries):
+        st.info("We didn't get to answer your last message (our service was interrupted).")
+        answer_now, _ = st.columns([1, 2])
+        if answer_now.button("Answer it now", icon=":material/replay:"):
+            _answer_pending(chat, user, conversation_id)
     if prompt:
         _send(chat, user, conversation_id, prompt)
 
@@ -95,6 +100,16 @@ def _send(chat: ChatService, user: Principal, conversation_id: int | None, promp
     with st.chat_message("assistant"):
         st.write_stream(_words(reply))
         _details(chat, user, reply.turn_id, reply.sources, reply.intent, reply.confidence, None)
+
+
+def _answer_pending(chat: ChatService, user: Principal, conversation_id: int) -> None:
+    try:
+        chat.answer_pending(user, conversation_id)
+    except Exception:
+        log.exception("answering a pending message failed")
+        st.error("Sorry, we still can't answer it. Please try again or talk to a person.")
+        return
+    st.rerun()
 
 
 def _words(reply: ChatReply) -> Iterator[str]:

@@ -141,3 +141,41 @@ def test_handoff_request_is_recorded_for_the_owner_only(runtime: Runtime) -> Non
         runtime.chat.request_handoff(bob, conversation)
     runtime.chat.request_handoff(alice, conversation)
     assert runtime.chat.conversations(alice)[0].handoff_requested_at is not None
+
+
+CRASH_MID_TURN = """
+import os, sys
+from core.config import Settings
+from core.runtime import Runtime
+runtime = Runtime.start(Settings(state_dir=sys.argv[1], model_dir=sys.argv[2], database_url=sys.argv[3] or None))
+def die(*args, **kwargs):
+    os._exit(9)  # the process dies mid-turn: no cleanup, no except blocks
+runtime.chat.engine.run_turn = die
+runtime.chat.send(runtime.local_user("alice"), None, "my transfer has not arrived")
+"""
+
+
+def test_after_a_real_crash_mid_turn_the_message_is_shown_and_can_be_answered(
+        settings, engine) -> None:
+    import subprocess
+    import sys
+
+    from core.config import PROJECT_DIR
+
+    crashed = subprocess.run(
+        [sys.executable, "-c", CRASH_MID_TURN, str(settings.state_dir), str(settings.model_dir),
+         settings.database_url or ""], cwd=PROJECT_DIR, capture_output=True, timeout=300,
+        check=False)
+    assert crashed.returncode == 9, crashed.stderr[-2000:]
+    restarted = Runtime.start(settings, engine=engine)
+    alice = restarted.local_user("alice")
+    conversation = restarted.chat.conversations(alice)[0]
+    history = restarted.chat.transcript(alice, conversation.id)
+    assert [(m.text, m.answered) for m in history] == [("my transfer has not arrived", False)]
+    with pytest.raises(ConversationNotFound):
+        restarted.chat.answer_pending(restarted.local_user("mallory"), conversation.id)
+    reply = restarted.chat.answer_pending(alice, conversation.id)
+    assert reply is not None and reply.status == "ok" and reply.text
+    history = restarted.chat.transcript(alice, conversation.id)
+    assert [m.role for m in history] == ["customer", "assistant"] and history[0].answered
+    assert restarted.chat.answer_pending(alice, conversation.id) is None

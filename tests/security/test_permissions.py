@@ -44,6 +44,7 @@ CALLS: list[tuple[str, str, Call]] = [
     ("chat.give_feedback", "chat:use", lambda r, u: r.chat.give_feedback(u, 1, 1)),
     ("chat.request_handoff", "chat:use", lambda r, u: r.chat.request_handoff(u, 1)),
     ("chat.conversations", "chat:use", lambda r, u: r.chat.conversations(u)),
+    ("chat.answer_pending", "chat:use", lambda r, u: r.chat.answer_pending(u, 1)),
     ("monitoring.statistics", "monitoring:read", lambda r, u: r.monitoring.statistics(u, "Last day")),
     ("monitoring.agent_health", "monitoring:read", lambda r, u: r.monitoring.agent_health(u)),
     ("monitoring.recent_turns", "monitoring:read",

@@ -153,3 +153,22 @@ def test_talk_to_a_person_records_a_handoff(runtime) -> None:
     assert "person" in at.success[0].value
     conversation = runtime.chat.conversations(at.session_state["principal"])[0]
     assert conversation.handoff_requested_at is not None
+
+
+def test_an_unanswered_message_can_be_answered_from_the_chat(runtime) -> None:
+    from core import chat_store
+
+    alice = runtime.accounts.log_in("alice", PASSWORD)
+    conversation_id = runtime.chat.start_conversation(alice, "interrupted")
+    with runtime.sessions.begin() as session:  # what a crash mid-turn leaves behind
+        chat_store.add_message(session, conversation_id=conversation_id, role="customer",
+                               body="How do I top up by bank transfer?")
+    at = log_in(app(), "alice")
+    at.session_state["conversation_id"] = conversation_id
+    at.run()
+    assert "Not answered yet." in [c.value for c in at.caption]
+    next(b for b in at.button if b.label == "Answer it now").click()
+    at.run()
+    assert not at.exception
+    assert "Not answered yet." not in [c.value for c in at.caption]
+    assert [e.role for e in runtime.chat.transcript(alice, conversation_id)] == ["customer", "assistant"]
