@@ -18,7 +18,7 @@ def concierge(*args: str, state: Path, model_dir: Path, input: str | None = None
     environment.pop("DATABASE_URL", None)
     environment.pop("REDIS_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "core.cli", *args], capture_output=True, text=True,
+        [sys.executable, "-m", "core.cli", *args], check=False, capture_output=True, text=True,
         env=environment, input=input, timeout=300,
     )
 
