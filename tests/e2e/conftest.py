@@ -47,6 +47,7 @@ class Server:
     process: subprocess.Popen
     healthy_at: float
     database_url: str | None = None
+    owns_database: bool = False
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -59,12 +60,12 @@ class Server:
 
 
 def start_server(state_dir: Path, model_dir: Path, extra_env: dict[str, str] | None = None) -> Server:
-    env = {**os.environ, **(extra_env or {}), "CONCIERGE_STATE_DIR": str(state_dir),
-           "CONCIERGE_MODEL_DIR": str(model_dir), "CONCIERGE_DEMO_PASSWORD": DEMO_PASSWORD,
-           "CONCIERGE_MONITOR_INTERVAL_S": "0.5", "CONCIERGE_ALERT_CONSECUTIVE": "2"}
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    if TEST_DATABASE == "postgresql":
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env |= {"CONCIERGE_STATE_DIR": str(state_dir), "CONCIERGE_MODEL_DIR": str(model_dir),
+            "CONCIERGE_DEMO_PASSWORD": DEMO_PASSWORD, "CONCIERGE_MONITOR_INTERVAL_S": "0.5",
+            "CONCIERGE_ALERT_CONSECUTIVE": "2", **(extra_env or {})}
+    own_database = TEST_DATABASE == "postgresql" and "DATABASE_URL" not in env
+    if own_database:
         env["DATABASE_URL"] = create_test_database()
     subprocess.run([sys.executable, "-m", "core.cli", "init", "--demo"], env=env, check=True,
                    cwd=PROJECT_DIR, capture_output=True, timeout=300)
@@ -82,7 +83,7 @@ def start_server(state_dir: Path, model_dir: Path, extra_env: dict[str, str] | N
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
                 if response.status == 200:
                     return Server(url, state_dir, process, time.monotonic(),
-                                  env.get("DATABASE_URL"))
+                                  env.get("DATABASE_URL"), own_database)
         except OSError:
             time.sleep(0.2)
     process.kill()
@@ -95,7 +96,7 @@ def stop_server(server: Server) -> None:
         server.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         server.process.kill()
-    if server.database_url:
+    if server.owns_database and server.database_url:
         drop_test_database(server.database_url)
 
 
