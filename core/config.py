@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     """Time budget of a whole turn: past it the customer gets an apology and an offer of a person."""
     checkpoint_durability: Literal["exit", "async", "sync"] = "exit"
     """When LangGraph writes a turn's checkpoint: once at the end (exit) or after every step."""
+    answer_cache_ttl_s: int = Field(default=60, ge=0)
+    """With Redis: seconds a repeated identical question reuses the agents' work (0: off)."""
     trace_turns: bool = True
     """Record every turn's spans for the workflow traces page."""
     monitor_in_app: bool = True

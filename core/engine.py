@@ -59,7 +59,7 @@ class Engine:
 
     @classmethod
     def load(cls, settings: Settings, *, checkpointer: Any | None = None,
-             keyring: Keyring | None = None) -> Engine:
+             keyring: Keyring | None = None, cache: Any | None = None) -> Engine:
         """Agents and workflow; checkpoints go to `checkpointer`, or to the state folder's
         SQLite file encrypted with `keyring` (one of the two is required)."""
         if checkpointer is None and keyring is None:
@@ -78,7 +78,7 @@ class Engine:
             min_passage_score=settings.min_passage_score,
         )
         saver = checkpointer if checkpointer is not None else database_checkpointer(settings, keyring)
-        graph = compile_workflow(agents, saver)
+        graph = compile_workflow(agents, saver, cache, settings.answer_cache_ttl_s)
         return cls(pack, agents, graph, time.perf_counter() - started,
                    settings.checkpoint_durability)
 

@@ -17,11 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.accounts import AccountService
+from core.answer_cache import SharedAnswerCache
 from core.audit import AuditService
 from core.auth import Principal, add_user, principal_of
 from core.chat import ChatService
 from core.config import Settings, get_settings
-from core.crypto import keyring_of
+from core.crypto import encrypting_serializer, keyring_of
 from core.db import make_sessions, open_database
 from core.engine import Engine
 from core.events import EventBus
@@ -65,8 +66,10 @@ class Runtime:
         keyring = keyring_of(db)
         configure_masking(settings.mask_pii)
         sessions = make_sessions(db)
-        engine = engine or Engine.load(settings, checkpointer=checkpointer, keyring=keyring)
         link = RedisLink(settings.redis_url)
+        cache = SharedAnswerCache(link, encrypting_serializer(keyring)) if link.configured else None
+        engine = engine or Engine.load(settings, checkpointer=checkpointer, keyring=keyring,
+                                       cache=cache)
         events = EventBus(link)
         limiter = ChatRateLimiter(settings.chat_rate_limit, link) if rate_limit else None
         throttle = LoginThrottle(settings.login_failure_limit, link) if rate_limit else None

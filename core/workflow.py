@@ -13,13 +13,14 @@ offers a person and records the error. `build_workflow(agents)` returns the buil
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict, dataclass
 from typing import Literal, TypedDict
 
 from langgraph.errors import NodeError
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command, RetryPolicy
+from langgraph.types import CachePolicy, Command, RetryPolicy
 
 from agents.answer import (
     APOLOGY_REPLY,
@@ -55,7 +56,7 @@ class TurnState(TypedDict, total=False):
     """Calibrated confidence of the best intent."""
     best_guess: str
     """The model's best intent even when out of scope."""
-    alternatives: list[tuple[str, float]]
+    alternatives: list[list]
     """Runner-up intents with probabilities."""
     route: str
     """The branch taken: answer, smalltalk, clarify, handoff or error."""
@@ -116,7 +117,7 @@ def route_turn(state: TurnState) -> Step:
     return "retrieve_passages"
 
 
-def build_workflow(agents: Agents) -> StateGraph:
+def build_workflow(agents: Agents, cache_ttl_s: int | None = None) -> StateGraph:
     """The workflow's builder, wired to these agents."""
 
     def classify_intent(state: TurnState) -> TurnState:
@@ -126,7 +127,8 @@ def build_workflow(agents: Agents) -> StateGraph:
             "intent": prediction.intent,
             "confidence": prediction.confidence,
             "best_guess": prediction.best_guess,
-            "alternatives": prediction.alternatives,
+            # lists, not tuples: the same after a round trip through checkpoints and the cache
+            "alternatives": [[label, p] for label, p in prediction.alternatives],
             "follow_up": follow_up,
             "query": f"{state.get('topic_text')} {text}" if follow_up else text,
             "passages": [],
@@ -178,8 +180,9 @@ def build_workflow(agents: Agents) -> StateGraph:
         retry_policy=RetryPolicy(max_attempts=3, initial_interval=0.05, retry_on=_transient),
         error_handler=apologise,
     )
-    builder.add_node("classify_intent", classify_intent)
-    builder.add_node("retrieve_passages", retrieve_passages)
+    cached = CachePolicy(key_func=_cache_key, ttl=cache_ttl_s) if cache_ttl_s else None
+    builder.add_node("classify_intent", classify_intent, cache_policy=cached)
+    builder.add_node("retrieve_passages", retrieve_passages, cache_policy=cached)
     builder.add_node("write_answer", write_answer)
     builder.add_node("reply_smalltalk", reply_smalltalk)
     builder.add_node("ask_clarification", ask_clarification)
@@ -204,16 +207,26 @@ def options_for(agents: Agents, state: TurnState) -> list[str]:
     return list(dict.fromkeys(titles))[:3]
 
 
+def _cache_key(state: TurnState) -> str:
+    """What a cached agent's work depends on, as JSON (equal states give equal keys however
+    their lists and numbers were built); LangGraph stores only a hash of it."""
+    return json.dumps(state, sort_keys=True, default=str)
+
+
 def _transient(error: Exception) -> bool:
     """Errors worth another try: timeouts and dropped connections, not bugs."""
     return isinstance(error, (TimeoutError, ConnectionError))
 
 
-def compile_workflow(agents: Agents, checkpointer: object | None = None):
+def compile_workflow(agents: Agents, checkpointer: object | None = None, cache: object | None = None,
+                     cache_ttl_s: int | None = None):
     """The runnable graph.
 
     No `step_timeout`: in a synchronous run it moves every node onto a worker thread
     (+1.2 ms a turn) and still cannot stop a stuck node; the chat service enforces the
     turn's time budget instead.
     """
-    return build_workflow(agents).compile(checkpointer=checkpointer)  # type: ignore[arg-type]
+    if cache is None:
+        cache_ttl_s = None
+    return build_workflow(agents, cache_ttl_s).compile(  # type: ignore[arg-type]
+        checkpointer=checkpointer, cache=cache)

@@ -11,14 +11,19 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from langgraph.checkpoint.memory import InMemorySaver
 
+from core.answer_cache import SharedAnswerCache
 from core.auth import add_user, principal_of
+from core.crypto import encrypting_serializer, keyring_of
+from core.engine import Engine
 from core.events import EventBus
 from core.monitoring.monitor import Monitor
 from core.monitoring.rules import RULES_BY_NAME
 from core.redis_link import RedisLink
 from core.runtime import Runtime
 from core.user_admin import CLI_ADMIN
+from core.workflow import Agents, compile_workflow
 from tests.conftest import IN_CI
 
 
@@ -131,3 +136,37 @@ def test_events_reach_every_replica(own_redis) -> None:
     received = second.since(started)
     assert [(e.kind, e.detail) for e in received] == [("handoff_requested", {"conversation_id": 7})]
     assert len(first.since(started)) == 1  # the publisher shows its own event too
+
+
+def test_a_repeated_question_reuses_the_agents_work_through_an_encrypted_cache(
+        own_redis, settings, engine) -> None:
+    calls = []
+    retriever = engine.agents.retriever
+
+    class CountingRetriever:
+        def search(self, *args, **kwargs):
+            calls.append(args[0])
+            return retriever.search(*args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(retriever, name)
+
+    agents = Agents(**{**engine.agents.__dict__, "retriever": CountingRetriever()})
+    runtime = Runtime.start(settings.model_copy(update={"redis_url": own_redis.url}), engine=engine)
+    cache = SharedAnswerCache(runtime.redis, encrypting_serializer(keyring_of(runtime.db)))
+    runtime.chat.engine = Engine(engine.pack, agents, compile_workflow(
+        agents, InMemorySaver(), cache, cache_ttl_s=60), 0.0)
+    with runtime.sessions.begin() as session:
+        alice = principal_of(add_user(session, "alice", "harbour-lantern-quietly-7"))
+    question = "How long does a transfer to a quokka-lighthouse account take?"
+    first = runtime.chat.send(alice, None, question)
+    second = runtime.chat.send(alice, None, question)  # a new conversation, same question
+    assert first.text == second.text and first.sources == second.sources
+    assert len(calls) == 1, "the second, identical question should be served from the cache"
+    client = redis.Redis.from_url(own_redis.url)
+    keys = client.keys("concierge:cache:*")
+    assert keys and not any(b"quokka" in k or b"quokka" in (client.get(k) or b"") for k in keys)
+    own_redis.stop()  # the cache fails soft
+    third = runtime.chat.send(alice, None, question)
+    assert third.status == "ok" and third.text == first.text
+    assert len(calls) == 2  # worked out afresh
