@@ -53,7 +53,7 @@ def cmd_init(args: argparse.Namespace) -> None:
 def cmd_ask(args: argparse.Namespace) -> None:
     from core.runtime import Runtime
 
-    runtime = Runtime.start()
+    runtime = Runtime.start(rate_limit=False)  # the terminal's own user: no one to throttle
     reply = runtime.chat.send(runtime.local_user(), None, args.text)
     runtime.close()
     result = {

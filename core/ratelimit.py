@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-
-from limits import RateLimitItem, parse, storage, strategies
+from typing import Any
 
 from core.redis_link import RedisLink
 
@@ -24,6 +23,8 @@ class _Limiter:
     """A moving-window limiter on Redis (through `link`) with an in-memory fallback."""
 
     def __init__(self, link: RedisLink | None):
+        from limits import storage, strategies  # ~12 MB: loaded when a limit is used
+
         self.link = link
         self.memory = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
         self.shared = (strategies.MovingWindowRateLimiter(storage.storage_from_string(
@@ -37,16 +38,16 @@ class _Limiter:
         shared = getattr(self.shared, method)
         return self.link.call(lambda _: shared(*args), lambda: memory(*args))
 
-    def hit(self, item: RateLimitItem, *ids: str) -> bool:
+    def hit(self, item: Any, *ids: str) -> bool:
         return bool(self._run("hit", item, *ids))
 
-    def test(self, item: RateLimitItem, *ids: str) -> bool:
+    def test(self, item: Any, *ids: str) -> bool:
         return bool(self._run("test", item, *ids))
 
-    def reset_time(self, item: RateLimitItem, *ids: str) -> float:
+    def reset_time(self, item: Any, *ids: str) -> float:
         return self._run("get_window_stats", item, *ids).reset_time  # type: ignore[union-attr]
 
-    def clear(self, item: RateLimitItem, *ids: str) -> None:
+    def clear(self, item: Any, *ids: str) -> None:
         self._run("clear", item, *ids)
 
 
@@ -54,6 +55,8 @@ class ChatRateLimiter:
     """A moving-window limit such as `30/minute` on each user's chat messages."""
 
     def __init__(self, rate: str, link: RedisLink | None = None):
+        from limits import parse
+
         self.rate = parse(rate)
         self._limiter = _Limiter(link)
 
@@ -74,6 +77,8 @@ class LoginThrottle:
     """
 
     def __init__(self, rate: str, link: RedisLink | None = None):
+        from limits import parse
+
         self.rate = parse(rate)
         self._limiter = _Limiter(link)
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import redis
+if TYPE_CHECKING:
+    import redis
 
 T = TypeVar("T")
 
@@ -22,9 +23,14 @@ class RedisLink:
     def __init__(self, url: str | None, *, retry_s: float = 2.0, timeout_s: float = 0.5):
         self.url = url
         self.retry_s = retry_s
-        self._client = (redis.Redis.from_url(url, socket_timeout=timeout_s,
-                                             socket_connect_timeout=timeout_s)
-                        if url else None)
+        self._client: Any = None
+        self._errors: tuple[type[BaseException], ...] = (OSError,)
+        if url:  # imported only when used: the redis package costs a process ~18 MB
+            import redis
+
+            self._client = redis.Redis.from_url(url, socket_timeout=timeout_s,
+                                                socket_connect_timeout=timeout_s)
+            self._errors = (redis.RedisError, OSError)
         self._down_until = 0.0
         self._lock = threading.Lock()
         self.failures = 0
@@ -49,7 +55,7 @@ class RedisLink:
             return fallback()
         try:
             return action(client)
-        except (redis.RedisError, OSError):
+        except self._errors:
             self.mark_down()
             return fallback()
 

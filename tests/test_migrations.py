@@ -80,3 +80,9 @@ def test_upgrade_from_the_previous_revision_keeps_and_encrypts_the_data(
     assert len(stored) == 4 and not any("quokka" in v or "stuck" in v for v in stored)
     assert runtime.chat.send(alice, 1, "thanks!").text  # the legacy conversation carries on
     runtime.close()
+
+
+def test_latest_is_alembics_head() -> None:
+    from core import migrate
+
+    assert migrate.LATEST == head()
