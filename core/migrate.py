@@ -40,6 +40,11 @@ def current(engine: Engine) -> str | None:
         return connection.execute(text("select version_num from alembic_version")).scalar()
 
 
+def _made_before_migrations(connection: Any) -> bool:
+    tables = inspect(connection)
+    return tables.has_table("users") and not tables.has_table("alembic_version")
+
+
 def upgrade(engine: Engine, revision: str = "head", keyring: Any = None) -> str | None:
     """Bring the schema to `revision` (idempotent); returns the revision it is at now."""
     if revision in ("head", LATEST) and current(engine) == LATEST:
@@ -53,7 +58,10 @@ def upgrade(engine: Engine, revision: str = "head", keyring: Any = None) -> str 
             connection.commit()
         try:
             with connection.begin():
-                command.upgrade(_config(connection, keyring), revision)
+                config = _config(connection, keyring)
+                if _made_before_migrations(connection):
+                    command.stamp(config, "0001")  # its tables are revision 0001's
+                command.upgrade(config, revision)
         finally:
             if sqlite:
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")

@@ -86,3 +86,17 @@ def test_latest_is_alembics_head() -> None:
     from core import migrate
 
     assert migrate.LATEST == head()
+
+
+def test_a_database_made_before_migrations_is_adopted(tmp_path, model_dir, engine) -> None:
+    settings = _settings(tmp_path, model_dir, None)
+    db = make_engine(settings)
+    upgrade(db, "0001")
+    with db.begin() as connection:  # as the app made it before Alembic: no version table
+        connection.execute(text("drop table alembic_version"))
+        for statement in LEGACY_ROWS[:3]:
+            connection.execute(text(statement))
+    runtime = Runtime.start(settings, engine=engine)
+    assert current(runtime.db) == head()
+    alice = Principal(id=1, username="alice", role="customer")
+    assert runtime.chat.transcript(alice, 1)[0].text.startswith("My card is stuck")
