@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     password_min_chars: int = Field(default=12, ge=8, le=64)
     login_failure_limit: str = "5 per 15 minutes"
     """Failed logins allowed per account and per client before further attempts wait."""
+    trust_proxy_headers: bool = False
+    """Take the client's address from X-Forwarded-For (set it behind your load balancer)."""
     session_idle_minutes: float = Field(default=30.0, gt=0.0)
     session_absolute_hours: float = Field(default=12.0, gt=0.0)
     retention_days: int | None = Field(default=None, ge=1)

@@ -118,6 +118,20 @@ def _duration(delta: timedelta) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
+def client_from(peer: str | None, headers: dict[str, str], *, trust_proxy: bool) -> str:
+    """Who a request comes from, for throttling and the audit log.
+
+    Behind a load balancer every peer is the balancer, so per-client throttling would pause
+    everyone at once: trust its `X-Forwarded-For` then (only then: browsers can send it too).
+    """
+    if trust_proxy:
+        forwarded = next((v for k, v in headers.items() if k.lower() == "x-forwarded-for"), "")
+        first = forwarded.split(",")[0].strip()
+        if first:
+            return first[:64]
+    return peer or "local"
+
+
 class CookieHandoff:
     """One-time codes (valid for a minute) that the cookie route exchanges for a token."""
 

@@ -18,7 +18,7 @@ import json
 import streamlit as st
 
 from core.auth import Principal
-from core.user_sessions import COOKIE_HANDOFF, COOKIE_NAME, SessionEnded
+from core.user_sessions import COOKIE_HANDOFF, COOKIE_NAME, SessionEnded, client_from
 from ui.runtime import get_runtime
 
 USER_KEY = "principal"
@@ -33,12 +33,14 @@ COOKIE_ROUTE = "/api/session"
 
 
 def client_address() -> str | None:
-    """The browser's address as the server saw it (None for local and test sessions)."""
+    """The browser's address (None in tests): the connection's peer, or behind a trusted
+    load balancer (`CONCIERGE_TRUST_PROXY_HEADERS`) the first X-Forwarded-For address."""
     try:
-        address = st.context.ip_address
+        peer, headers = st.context.ip_address, dict(st.context.headers)
     except Exception:  # noqa: BLE001 (no request context in AppTest)
         return None
-    return address if isinstance(address, str) else "local"
+    return client_from(peer if isinstance(peer, str) else None, headers,
+                       trust_proxy=get_runtime().settings.trust_proxy_headers)
 
 
 def _cookie_token() -> str | None:

@@ -260,3 +260,12 @@ def test_purge_from_the_command_line_needs_a_retention(settings) -> None:
                             env={**env, "CONCIERGE_RETENTION_DAYS": "30"}, cwd=PROJECT_DIR,
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0 and '"deleted_conversations": 0' in result.stdout
+
+
+def test_the_client_behind_a_trusted_load_balancer_is_the_forwarded_address() -> None:
+    from core.user_sessions import client_from
+
+    headers = {"X-Forwarded-For": "203.0.113.7, 10.0.0.2", "Host": "chat.example"}
+    assert client_from("10.0.0.2", headers, trust_proxy=True) == "203.0.113.7"
+    assert client_from("10.0.0.2", headers, trust_proxy=False) == "10.0.0.2"  # spoofable: ignored
+    assert client_from(None, {}, trust_proxy=True) == "local"
