@@ -208,17 +208,15 @@ def cmd_keys(args: argparse.Namespace) -> None:
     _print({"keys": report.keys, "reencrypted": report.values}, args.json)
 
 
-def _admin_runtime():
-    """Services for admin commands: database and keys only, no engine or models."""
-    from core.privacy import PrivacyService
+def _user_admin():
+    """User administration on the database alone (no engine or models to load)."""
     from core.user_admin import UserAdminService
     from core.user_sessions import SessionService
 
     settings = get_settings()
     sessions = make_sessions(open_database(settings))
-    return settings, sessions, UserAdminService(
-        sessions, SessionService(sessions), min_password_chars=settings.password_min_chars
-    ), PrivacyService(sessions)
+    return UserAdminService(sessions, SessionService(sessions),
+                            min_password_chars=settings.password_min_chars)
 
 
 def cmd_user(args: argparse.Namespace) -> None:
@@ -226,7 +224,7 @@ def cmd_user(args: argparse.Namespace) -> None:
 
     if args.action != "list" and not args.username:
         raise CliError(f"user {args.action} needs a username")
-    _, _, users, _ = _admin_runtime()
+    users = _user_admin()
     result: dict = {"username": args.username, "action": args.action}
     if args.action == "list":
         result = {"users": [{"username": u.username, "role": u.role, "active": u.active}
@@ -263,23 +261,20 @@ def _password_arg(args: argparse.Namespace) -> str | None:
 
 
 def cmd_purge(args: argparse.Namespace) -> None:
+    from core.crypto import keyring_of
+    from core.engine import database_checkpointer
+    from core.privacy import PrivacyService
     from core.user_admin import CLI_ADMIN
 
-    settings, _, _, privacy = _admin_runtime()
+    settings = get_settings()
     days = args.older_than_days or settings.retention_days
     if days is None:
         raise CliError("no retention set: pass --older-than-days N or set CONCIERGE_RETENTION_DAYS")
-    privacy.checkpointer = _checkpointer(settings)
+    db = open_database(settings)
+    # with the stored checkpoints (encrypted), so purged conversations lose theirs too
+    privacy = PrivacyService(make_sessions(db), database_checkpointer(settings, keyring_of(db)))
     deleted = privacy.purge(CLI_ADMIN, days, client="cli")
     _print({"deleted_conversations": deleted, "older_than_days": days}, args.json)
-
-
-def _checkpointer(settings):
-    """The stored checkpoints (encrypted), so purged conversations lose theirs too."""
-    from core.crypto import keyring_of
-    from core.engine import database_checkpointer
-
-    return database_checkpointer(settings, keyring_of(open_database(settings)))
 
 
 def cmd_db(args: argparse.Namespace) -> None:

@@ -43,13 +43,16 @@ def configured_keys(settings: Settings) -> list[str] | None:
     return None
 
 
+def _new_key_file(settings: Settings) -> list[str]:
+    """A first key, written to the state folder's key file (mode 0600)."""
+    keys = [generate_key()]
+    write_key_file(settings.key_file_path, keys)
+    return keys
+
+
 def keyring_for_migration(settings: Settings) -> Keyring:
     """The keys a migration encrypts existing plaintext with (made on first need)."""
-    keys = configured_keys(settings)
-    if keys is None:
-        keys = [generate_key()]
-        write_key_file(settings.key_file_path, keys)
-    return Keyring(keys)
+    return Keyring(configured_keys(settings) or _new_key_file(settings))
 
 
 def open_keyring(settings: Settings, db: Engine) -> Keyring:
@@ -63,8 +66,7 @@ def open_keyring(settings: Settings, db: Engine) -> Keyring:
                     "This database is encrypted but no key is configured: set "
                     f"CONCIERGE_ENCRYPTION_KEYS or restore the key file {settings.key_file_path}."
                 )
-            keys = [generate_key()]
-            write_key_file(settings.key_file_path, keys)
+            keys = _new_key_file(settings)
         from_file = settings.encryption_keys is None
         keyring = Keyring(keys, reload=(lambda: read_key_file(settings.key_file_path))
                           if from_file else None)
