@@ -4,16 +4,18 @@ The default `OfflineAnswerWriter` needs no model: it quotes the best passage's a
 lead (its direct answer) and, when a later section matched better, that section too,
 then names its sources. `decide_reply` is the guard around any writer: it answers only
 from a passage that fits the predicted intent or matches the question strongly, and
-otherwise asks one clarifying question or offers a person. An LLM writer (a later
-issue) plugs in through the `AnswerWriter` protocol.
+otherwise asks one clarifying question or offers a person. A model
+(`agents.model_answer.ModelAnswerWriter`) may write the reply instead, from the same
+guarded passages; when it fails, the offline writer answers and the reply says why.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Literal, Protocol
 
+from agents.model_answer import ModelAnswerWriter, ModelPaused, ModelUnavailable
 from agents.retrieval import Passage
 
 Route = Literal["answer", "smalltalk", "clarify", "handoff", "error"]
@@ -54,6 +56,9 @@ class Reply:
     text: str
     route: Route
     sources: list[Source] = field(default_factory=list)
+    model_call: dict | None = None
+    """With a model configured: who wrote the reply (`mode`: model; fallback when it failed;
+    paused when its circuit breaker was open), its latency and tokens, and why not (`error`)."""
 
 
 class AnswerWriter(Protocol):
@@ -113,12 +118,38 @@ def compose_reply(
     intent_in_scope: bool,
     min_score: float,
     options: Sequence[str] = (),
+    model: ModelAnswerWriter | None = None,
+    emit: Callable[[str], None] | None = None,
 ) -> Reply:
-    """A grounded answer, or a clarifying question when grounding is not good enough."""
+    """A grounded answer, or a clarifying question when grounding is not good enough.
+
+    With a `model`, it writes the answer from the grounding passages and the sources are
+    the passages it cites; if it fails, the offline `writer` answers instead. The reply is
+    streamed to `emit` as it is written (a failed model's partial reply is superseded by
+    the final text).
+    """
+    emit = emit or (lambda token: None)
     grounded = grounding(passages, intent_in_scope=intent_in_scope, min_score=min_score)
     if not grounded:
         return Reply(clarifying_question(options), "clarify")
+    model_call = None
+    if model is not None:
+        try:
+            written = model.answer(question, grounded, emit)
+        except ModelUnavailable as exc:
+            mode = "paused" if isinstance(exc, ModelPaused) else "fallback"
+            model_call = {"mode": mode, "model": model.model_name, "error": str(exc)}
+        else:
+            cited = [grounded[n - 1] for n in written.cited]
+            sources = [Source(p.article_id, p.title, p.score) for p in cited]
+            listed = "; ".join(f"[{n}] {p.title}" for n, p in zip(written.cited, cited))
+            tail = f"\n\nSources: {listed}"
+            emit(tail)
+            return Reply(written.text + tail, "answer", sources,
+                         {"mode": "model", **asdict(written.usage)})
     text = "".join(writer.stream(question, grounded))
     sources = [Source(p.article_id, p.title, p.score) for p in grounded]
     titles = "; ".join(s.title for s in sources)
-    return Reply(f"{text}\n\nSources: {titles}", "answer", sources)
+    reply = f"{text}\n\nSources: {titles}"
+    emit(reply)
+    return Reply(reply, "answer", sources, model_call)

@@ -8,9 +8,11 @@ its error. Every call checks the caller's permission and conversation ownership.
 
 from __future__ import annotations
 
+import queue
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,9 +34,12 @@ from core.tracing import SpanRecorder
 from core.validation import clean_message
 
 # NotAllowed is re-exported: callers catch it from here.
-__all__ = ["ChatReply", "ChatService", "ConversationNotFound", "NotAllowed", "TranscriptEntry"]
+__all__ = ["ChatReply", "ChatService", "ConversationNotFound", "NotAllowed", "TranscriptEntry",
+           "TurnStream"]
 
 _TURN_WORKERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="turn")
+_STREAMED_TURNS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="streamed-turn")
+_END = object()
 _NOT_FOUND = "That conversation doesn't exist or isn't yours."
 
 
@@ -71,6 +76,31 @@ class TranscriptEntry:
     intent: str | None = None
     confidence: float | None = None
     feedback: int | None = None
+
+
+class TurnStream:
+    """A turn whose reply is being written: iterate for its text as it comes, then read
+    `reply` (the stored reply, whose text is final: it supersedes what was streamed when
+    a model failed half-way and the offline answer replaced it)."""
+
+    def __init__(self, conversation_id: int, future: Future[ChatReply], chunks: queue.Queue):
+        self.conversation_id = conversation_id
+        self._future = future
+        self._chunks = chunks
+        future.add_done_callback(lambda _: chunks.put(_END))
+
+    def __iter__(self) -> Iterator[str]:
+        streamed = False
+        while (chunk := self._chunks.get()) is not _END:
+            streamed = True
+            yield chunk
+        if not streamed:  # replies that are not written piece by piece (small talk, errors)
+            yield self.reply.text
+
+    @property
+    def reply(self) -> ChatReply:
+        """The stored reply (waits for it); raises what the turn raised."""
+        return self._future.result()
 
 
 class ChatService:
@@ -111,6 +141,19 @@ class ChatService:
 
     def send(self, user: Principal, conversation_id: int | None, text: object) -> ChatReply:
         """One turn. Raises InvalidMessage, RateLimited, NotAllowed or ConversationNotFound."""
+        return self._answer(user, *self._accept(user, conversation_id, text))
+
+    def stream(self, user: Principal, conversation_id: int | None, text: object) -> TurnStream:
+        """`send`, with the reply streamed as it is written. Bad input raises here, before
+        anything is stored, exactly as in `send`."""
+        accepted = self._accept(user, conversation_id, text)
+        chunks: queue.Queue = queue.Queue()
+        future = _STREAMED_TURNS.submit(self._answer, user, *accepted, chunks.put)
+        return TurnStream(accepted[0], future, chunks)
+
+    def _accept(self, user: Principal, conversation_id: int | None,
+                text: object) -> tuple[int, str, int, str]:
+        """Checks, then the stored question: (conversation, thread, question id, clean text)."""
         require(user, "chat:use")
         text = clean_message(text, max_chars=self.max_message_chars)
         if self.limiter:
@@ -118,7 +161,7 @@ class ChatService:
         if conversation_id is None:
             conversation_id = self.start_conversation(user, title=_title_from(text))
         thread_id, question_id = self._store_question(user, conversation_id, text)
-        return self._answer(user, conversation_id, thread_id, question_id, text)
+        return conversation_id, thread_id, question_id, text
 
     def answer_pending(self, user: Principal, conversation_id: int) -> ChatReply | None:
         """Answer the conversation's unanswered customer message (left by a crash mid-turn),
@@ -137,7 +180,7 @@ class ChatService:
         return self._answer(user, conversation_id, thread_id, pending[0], pending[1])
 
     def _answer(self, user: Principal, conversation_id: int, thread_id: str, question_id: int,
-                text: str) -> ChatReply:
+                text: str, on_token: Callable[[str], None] | None = None) -> ChatReply:
         """Run the workflow on a stored customer message and store its reply."""
         started = time.perf_counter()
         recorder = SpanRecorder() if self.tracing else None
@@ -145,7 +188,7 @@ class ChatService:
         callbacks = [c for c in (recorder, exporter) if c is not None]
         metadata = {"conversation_id": conversation_id,
                     "user": user_pseudonym(user.id, self.pseudonym_secret)} if exporter else None
-        state = self._run_within_budget(thread_id, text, callbacks, metadata)
+        state = self._run_within_budget(thread_id, text, callbacks, metadata, on_token)
         latency_ms = (time.perf_counter() - started) * 1000
         reply = self._store_reply(conversation_id, question_id, state, latency_ms)
         if recorder is not None and self.trace_writer is not None:
@@ -185,14 +228,16 @@ class ChatService:
         return found[1]
 
     def _run_within_budget(self, thread_id: str, text: str, callbacks: list,
-                           metadata: dict | None) -> dict:
+                           metadata: dict | None,
+                           on_token: Callable[[str], None] | None = None) -> dict:
         """The workflow's final state, or an apology state when it fails or overruns.
 
         The turn runs on a worker thread so the customer is answered when the budget is
         spent even if an agent is stuck (a Python thread cannot be killed; it finishes
         in the background and its result is dropped).
         """
-        future = _TURN_WORKERS.submit(self.engine.run_turn, thread_id, text, callbacks, metadata)
+        future = _TURN_WORKERS.submit(self.engine.run_turn, thread_id, text, callbacks, metadata,
+                                      on_token)
         try:
             return future.result(timeout=self.turn_timeout_s)
         except FutureTimeout:
@@ -217,6 +262,7 @@ class ChatService:
                 reply_id=reply_id, intent=intent, confidence=state.get("confidence"),
                 route=state["route"], sources=state.get("sources", []), latency_ms=latency_ms,
                 status="error" if error else "ok", error=error, created_at=created_at,
+                **_model_columns(state.get("model_call")),
             )
         return ChatReply(
             text=state["answer"], intent=intent, confidence=state.get("confidence"),
@@ -292,6 +338,18 @@ class ChatService:
                 .order_by(func.coalesce(last_message, 0).desc(), Conversation.id.desc())
             )
             return list(rows)
+
+
+def _model_columns(call: dict | None) -> dict:
+    """The turn's answer-model columns from the workflow's `model_call` (none offline)."""
+    if not call:
+        return {}
+    return {
+        "answer_mode": call.get("mode"), "model_ms": call.get("latency_ms"),
+        "prompt_tokens": call.get("prompt_tokens"),
+        "completion_tokens": call.get("completion_tokens"),
+        "model_error": (call.get("error") or "")[:200] or None,
+    }
 
 
 def _check_id(conversation_id: object) -> int:

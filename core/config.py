@@ -67,6 +67,25 @@ class Settings(BaseSettings):
     """Conversations older than this are deleted by `concierge purge` (None: kept)."""
     mask_pii: bool = True
     """Mask e-mails, card numbers, IBANs and phones in traces, logs and LangSmith exports."""
+    llm_model: str | None = None
+    """A chat model that writes the answers (any OpenAI-compatible server); None: offline answers."""
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "CONCIERGE_OPENAI_BASE_URL")
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "CONCIERGE_OPENAI_API_KEY")
+    )
+    llm_timeout_s: float = Field(default=10.0, gt=0.0, le=120.0)
+    """Budget of one model call, retries included: past it the offline answer is given."""
+    llm_max_retries: int = Field(default=1, ge=0, le=5)
+    """Retries of a failed model request (connection errors, 429 and 5xx), within the budget."""
+    llm_temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    llm_breaker_failures: int = Field(default=5, ge=1)
+    """Failed model calls in a row that open the circuit breaker (answers go offline)."""
+    llm_breaker_reset_s: float = Field(default=60.0, gt=0.0)
+    """Seconds the breaker stays open before one call tries the model again."""
+    embeddings: Literal["auto", "off"] = "auto"
+    """Sentence embeddings in intent and retrieval: on when the `semantic` extra is installed."""
     demo_password: str | None = None
     model_dir: Path | None = None
     """Where trained models are cached (default: `models/` in the state folder)."""

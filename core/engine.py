@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from agents.retrieval import KnowledgeRetriever
 from core.config import Settings
 from core.crypto import Keyring, encrypting_serializer
 from core.datapack import DataPack, load_datapack
+from core.llm import model_writer
 from core.workflow import Agents, TurnState, compile_workflow
 
 
@@ -59,9 +61,13 @@ class Engine:
 
     @classmethod
     def load(cls, settings: Settings, *, checkpointer: Any | None = None,
-             keyring: Keyring | None = None, cache: Any | None = None) -> Engine:
+             keyring: Keyring | None = None, cache: Any | None = None,
+             on_breaker_change: Callable[[str], None] | None = None) -> Engine:
         """Agents and workflow; checkpoints go to `checkpointer`, or to the state folder's
-        SQLite file encrypted with `keyring` (one of the two is required)."""
+        SQLite file encrypted with `keyring` (one of the two is required).
+
+        `on_breaker_change` hears when the answer model's circuit breaker opens or closes.
+        """
         if checkpointer is None and keyring is None:
             raise ValueError("Engine.load needs a checkpointer or a keyring to encrypt checkpoints")
         started = time.perf_counter()
@@ -76,6 +82,7 @@ class Engine:
             writer=OfflineAnswerWriter(retriever.leads()),
             titles_by_intent={i: a.title for a in pack.articles for i in a.intents},
             min_passage_score=settings.min_passage_score,
+            model=model_writer(settings, on_breaker_change),
         )
         saver = checkpointer if checkpointer is not None else database_checkpointer(settings, keyring)
         graph = compile_workflow(agents, saver, cache, settings.answer_cache_ttl_s)
@@ -83,15 +90,26 @@ class Engine:
                    settings.checkpoint_durability)
 
     def run_turn(self, thread_id: str, text: str, callbacks: list | None = None,
-                 metadata: dict | None = None) -> TurnState:
+                 metadata: dict | None = None,
+                 on_token: Callable[[str], None] | None = None) -> TurnState:
         """One turn of the workflow on a conversation's thread.
 
         `callbacks` (span recorder, LangSmith tracer) see every node run; `metadata`
-        goes with every run they report.
+        goes with every run they report; `on_token` gets the reply as it is written.
         """
         config = {"configurable": {"thread_id": thread_id}, "callbacks": callbacks or [],
                   "metadata": metadata or {}, "run_name": "concierge_turn"}
-        return self.graph.invoke({"text": text}, config=config, durability=self.durability)
+        if on_token is None:
+            return self.graph.invoke({"text": text}, config=config, durability=self.durability)
+        state: TurnState = {}
+        for mode, chunk in self.graph.stream({"text": text}, config=config,
+                                             stream_mode=["custom", "values"],
+                                             durability=self.durability):
+            if mode == "custom":
+                on_token(chunk)
+            else:
+                state = chunk
+        return state
 
 
 def memory_checkpointer() -> InMemorySaver:

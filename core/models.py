@@ -83,6 +83,14 @@ class Turn(Base):
     status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | error
     error: Mapped[str | None] = mapped_column(EncryptedText, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answer_mode: Mapped[str | None] = mapped_column(String(16), default=None)
+    """With a model configured: `model` (it wrote the answer), `fallback` (it failed: offline
+    answer) or `paused` (its circuit breaker was open: offline answer, model not asked)."""
+    model_ms: Mapped[float | None] = mapped_column(default=None)
+    prompt_tokens: Mapped[int | None] = mapped_column(default=None)
+    completion_tokens: Mapped[int | None] = mapped_column(default=None)
+    model_error: Mapped[str | None] = mapped_column(String(200), default=None)
+    """Why the model's answer was not used (no customer text: status codes and kinds)."""
 
 
 class Feedback(Base):

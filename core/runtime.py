@@ -68,9 +68,9 @@ class Runtime:
         sessions = make_sessions(db)
         link = RedisLink(settings.redis_url)
         cache = SharedAnswerCache(link, encrypting_serializer(keyring)) if link.configured else None
-        engine = engine or Engine.load(settings, checkpointer=checkpointer, keyring=keyring,
-                                       cache=cache)
         events = EventBus(link)
+        engine = engine or Engine.load(settings, checkpointer=checkpointer, keyring=keyring,
+                                       cache=cache, on_breaker_change=_announce_breaker(events))
         limiter = ChatRateLimiter(settings.chat_rate_limit, link) if rate_limit else None
         throttle = LoginThrottle(settings.login_failure_limit, link) if rate_limit else None
         chat = ChatService(engine, sessions, max_message_chars=settings.max_message_chars,
@@ -119,3 +119,15 @@ class Runtime:
                 user = add_user(session, username, secrets.token_urlsafe(24), "customer")
             return principal_of(user)
 
+
+def _announce_breaker(events: EventBus):
+    """Tells supervisors (system alerts page) when the answer model is paused or back."""
+
+    def announce(state: str) -> None:
+        if state == "open":
+            events.publish("model_paused", "The answer model keeps failing: answers are "
+                           "written offline until it recovers")
+        elif state == "closed":
+            events.publish("model_resumed", "The answer model is answering again")
+
+    return announce

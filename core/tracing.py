@@ -121,7 +121,8 @@ def _short(value: Any) -> str:
         return f"{value:.2f}"
     if isinstance(value, list | tuple):
         return f"[{len(value)} items]"
-    if isinstance(value, dict):
-        return "{…}"
+    if isinstance(value, dict):  # e.g. model_call: say who answered and why
+        return "{" + ", ".join(f"{k}={_short(v)}" for k, v in value.items()
+                               if v not in (None, "", [], {})) + "}"
     text = " ".join(str(value).split())
     return repr(text[:80] + "…" if len(text) > 80 else text)

@@ -18,6 +18,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Literal, TypedDict
 
+from langgraph.config import get_stream_writer
 from langgraph.errors import NodeError
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import CachePolicy, Command, RetryPolicy
@@ -31,6 +32,7 @@ from agents.answer import (
     compose_reply,
 )
 from agents.intent import OUT_OF_SCOPE, IntentClassifier, IntentPrediction
+from agents.model_answer import ModelAnswerWriter, ModelUnavailable
 from agents.retrieval import KnowledgeRetriever, Passage
 
 Step = Literal["retrieve_passages", "reply_smalltalk", "ask_clarification", "hand_off"]
@@ -68,6 +70,10 @@ class TurnState(TypedDict, total=False):
     """Articles the reply is grounded on: id, title, score."""
     error: str | None
     """What failed this turn, if anything."""
+    model_call: dict | None
+    """With a model configured: who wrote the answer, latency, tokens, why it fell back."""
+    rewrite: str | None
+    """With a model configured, how a follow-up became a stand-alone query (or why not)."""
     topic: str | None
     """The last intent that was answered: the context for a follow-up."""
     topic_text: str | None
@@ -83,6 +89,8 @@ class Agents:
     writer: AnswerWriter
     titles_by_intent: dict[str, str]
     min_passage_score: float = 0.35
+    model: ModelAnswerWriter | None = None
+    """Writes answers (and rewrites follow-ups) when a model is configured."""
 
 
 def looks_like_follow_up(text: str) -> bool:
@@ -135,12 +143,18 @@ def build_workflow(agents: Agents, cache_ttl_s: int | None = None) -> StateGraph
             "sources": [],
             "answer": "",
             "error": None,
+            "model_call": None,
+            "rewrite": None,
         }
 
     def retrieve_passages(state: TurnState) -> TurnState:
-        intent = state["intent"]
-        passages = agents.retriever.search(state["query"], intent=intent, k=3)
-        return {"passages": [asdict(p) for p in passages]}
+        update: TurnState = {}
+        query = state["query"]
+        if state.get("follow_up") and agents.model is not None:
+            update = stand_alone_query(agents.model, state)
+            query = update.get("query", query)
+        passages = agents.retriever.search(query, intent=state["intent"], k=3)
+        return update | {"passages": [asdict(p) for p in passages]}
 
     def write_answer(state: TurnState) -> TurnState:
         passages = [Passage(**p) for p in state["passages"]]
@@ -151,8 +165,11 @@ def build_workflow(agents: Agents, cache_ttl_s: int | None = None) -> StateGraph
             intent_in_scope=state["intent"] != OUT_OF_SCOPE,
             min_score=agents.min_passage_score,
             options=options_for(agents, state),
+            model=agents.model,
+            emit=get_stream_writer(),
         )
         update: TurnState = {
+            "model_call": reply.model_call,
             "answer": reply.text,
             "route": reply.route,
             "sources": [asdict(s) for s in reply.sources],
@@ -193,6 +210,15 @@ def build_workflow(agents: Agents, cache_ttl_s: int | None = None) -> StateGraph
     for last in ("write_answer", "reply_smalltalk", "ask_clarification", "hand_off"):
         builder.add_edge(last, END)
     return builder
+
+
+def stand_alone_query(model: ModelAnswerWriter, state: TurnState) -> TurnState:
+    """The follow-up rewritten by the model, or (when it fails) the joined messages kept."""
+    try:
+        question = model.rewrite(state.get("topic_text") or "", state["text"])
+    except ModelUnavailable as exc:
+        return {"rewrite": f"kept the joined messages: {exc}"}
+    return {"query": question, "rewrite": "rewritten by the model"}
 
 
 def options_for(agents: Agents, state: TurnState) -> list[str]:

@@ -2,11 +2,13 @@
 
 import streamlit as st
 
+from core.monitoring.stats import ModelStats
 from core.monitoring.windows import WINDOWS
 from ui import charts
 from ui.formatting import delta_points, ms, percent
 from ui.runtime import get_runtime
 from ui.session import require_permission
+from ui.text import literal
 
 user = require_permission("monitoring:read")
 service = get_runtime().monitoring
@@ -49,6 +51,8 @@ def live_statistics() -> None:
     )
     if not report.nodes:
         st.info("No turns in this window yet.")
+    if report.model.calls:
+        _model_section(report.model)
     st.subheader("Turns over time")
     st.altair_chart(charts.turns_over_time(report.series), use_container_width=True)
     left, right = st.columns(2)
@@ -59,6 +63,18 @@ def live_statistics() -> None:
     with right:
         st.subheader("Confidence")
         st.altair_chart(charts.confidence_histogram(report.confidence), use_container_width=True)
+
+
+def _model_section(model: ModelStats) -> None:
+    st.subheader("Answer model")
+    cols = st.columns(5)
+    cols[0].metric("Answers asked of the model", f"{model.calls:,}")
+    cols[1].metric("Fell back to offline", percent(model.fallback_rate))
+    cols[2].metric("p50 / p95 model latency", f"{ms(model.p50_ms)} / {ms(model.p95_ms)}")
+    cols[3].metric("Prompt tokens", f"{model.prompt_tokens:,}")
+    cols[4].metric("Completion tokens", f"{model.completion_tokens:,}")
+    if model.last_error:
+        st.caption(f"Last fallback: {literal(model.last_error)}")
 
 
 def _delta_ms(now: float | None, before: float | None) -> str | None:

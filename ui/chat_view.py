@@ -4,12 +4,11 @@ feedback, conversations in the sidebar and a way to reach a person."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import streamlit as st
 
 from core.auth import Principal
-from core.chat import ChatReply, ChatService, ConversationNotFound, TranscriptEntry
+from core.chat import ChatService, ConversationNotFound, TranscriptEntry
 from core.ratelimit import RateLimited
 from core.validation import InvalidMessage
 from ui.text import literal
@@ -88,7 +87,7 @@ def _send(chat: ChatService, user: Principal, conversation_id: int | None, promp
     with st.chat_message("user"):
         st.text(prompt)
     try:
-        reply = chat.send(user, conversation_id, prompt)
+        turn = chat.stream(user, conversation_id, prompt)
     except (InvalidMessage, RateLimited, ConversationNotFound) as exc:
         _keep_text(str(exc), prompt)
         return
@@ -96,9 +95,18 @@ def _send(chat: ChatService, user: Principal, conversation_id: int | None, promp
         log.exception("chat turn failed")
         _keep_text("Sorry, something went wrong on our side. Please try again.", prompt)
         return
-    st.session_state[CONVERSATION_KEY] = reply.conversation_id
+    st.session_state[CONVERSATION_KEY] = turn.conversation_id
     with st.chat_message("assistant"):
-        st.write_stream(_words(reply))
+        written = st.empty()
+        try:
+            # Shown literally while it streams; the stored, tidied reply replaces it.
+            written.write_stream(literal(chunk) for chunk in turn)
+            reply = turn.reply
+        except Exception:
+            log.exception("chat turn failed")
+            written.error("Sorry, something went wrong on our side. Please try again.")
+            return
+        written.markdown(reply.text)
         _details(chat, user, reply.turn_id, reply.sources, reply.intent, reply.confidence, None)
 
 
@@ -110,10 +118,6 @@ def _answer_pending(chat: ChatService, user: Principal, conversation_id: int) ->
         st.error("Sorry, we still can't answer it. Please try again or talk to a person.")
         return
     st.rerun()
-
-
-def _words(reply: ChatReply) -> Iterator[str]:
-    yield from reply.text.splitlines(keepends=True)
 
 
 def _keep_text(message: str, prompt: str) -> None:

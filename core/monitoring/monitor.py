@@ -25,7 +25,7 @@ from core.events import EventBus
 from core.models import Alert, AuditEvent, MetricSample, utcnow
 from core.monitoring import alert_book
 from core.monitoring.rules import RuleState, evaluate
-from core.monitoring.stats import overview
+from core.monitoring.stats import model_stats, overview
 from core.monitoring.windows import window_ending
 from core.redis_link import RedisLink
 
@@ -58,6 +58,7 @@ def application_readings(session: Session) -> dict[str, float | None]:
     now = utcnow()
     recent = overview(session, window_ending(now, APP_WINDOW))
     enough = recent.turns >= MIN_TURNS_FOR_RATES
+    model = model_stats(session, window_ending(now, APP_WINDOW))
 
     def percent(rate: float | None) -> float | None:
         return rate * 100 if rate is not None and enough else None
@@ -76,6 +77,9 @@ def application_readings(session: Session) -> dict[str, float | None]:
         "negative_feedback_share": negative * 100 if negative is not None and recent.feedback >= 3
         else None,
         "failed_logins": float(failed or 0),
+        "model_paused": (1.0 if model.paused else 0.0) if model.calls else None,
+        "model_fallback_rate": model.fallback_rate * 100
+        if model.fallback_rate is not None and model.calls >= MIN_TURNS_FOR_RATES else None,
     }
 
 

@@ -47,6 +47,10 @@ DEFAULT_RULES: tuple[AlertRule, ...] = (
               40, "warning", "%", "application"),
     AlertRule("failed_logins_burst", "Failed logins in 5 minutes", "failed_logins", 10,
               "critical", "logins", "application"),
+    AlertRule("model_paused", "Answer model paused after repeated failures (answers are "
+              "written offline)", "model_paused", 0.5, "warning", "", "application"),
+    AlertRule("model_fallbacks_high", "Answers falling back to offline", "model_fallback_rate",
+              20, "warning", "%", "application"),
     AlertRule("redis_down", "Redis unreachable (running on in-process fallbacks)", "redis_down",
               0.5, "critical", "", "application"),
 )

@@ -35,6 +35,7 @@ class StatisticsReport:
     series: list[stats.Bucket]
     intents: list[tuple[str, int]]
     confidence: list[tuple[float, int]]
+    model: stats.ModelStats
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class MonitoringService:
                 series=stats.turns_over_time(session, span, BUCKETS[window]),
                 intents=stats.intent_distribution(session, span),
                 confidence=stats.confidence_histogram(session, span),
+                model=stats.model_stats(session, span),
             )
 
     def agent_health(self, user: Principal) -> list[AgentHealth]:

@@ -75,6 +75,27 @@ class NodeStats:
 
 
 @dataclass(frozen=True)
+class ModelStats:
+    """The answer model over a window (all zero when no model is configured)."""
+
+    calls: int
+    """Turns that asked the model for their answer."""
+    fallbacks: int
+    """... of which got the offline answer instead (the model failed or was paused)."""
+    p50_ms: float | None
+    p95_ms: float | None
+    prompt_tokens: int
+    completion_tokens: int
+    last_error: str | None = None
+    paused: bool = False
+    """Whether the latest of them found the model paused (circuit breaker open)."""
+
+    @property
+    def fallback_rate(self) -> float | None:
+        return share(self.fallbacks, self.calls)
+
+
+@dataclass(frozen=True)
 class Bucket:
     start: datetime
     turns: int
@@ -123,6 +144,25 @@ def node_stats(session: Session, window: Window) -> list[NodeStats]:
         error, at = errors_by_node.get(node, (None, None))
         found.append(NodeStats(node, calls, errors or 0, p50, p95, p99, error, at))
     return sorted(found, key=lambda n: -n.calls)
+
+
+def model_stats(session: Session, window: Window) -> ModelStats:
+    """Answer-model calls, fallbacks, latency and tokens of the turns in the window."""
+    asked = (_in(Turn.created_at, window), Turn.answer_mode.is_not(None))
+    calls, fallbacks, prompt, completion = session.execute(
+        select(func.count(Turn.id), func.sum(case((Turn.answer_mode != "model", 1), else_=0)),
+               func.sum(Turn.prompt_tokens), func.sum(Turn.completion_tokens)).where(*asked)
+    ).one()
+    latencies = _sample(session, Turn.model_ms, Turn.id, calls, *asked,
+                        Turn.answer_mode == "model")
+    p50, p95 = percentiles(latencies, (50, 95))
+    last_error = session.scalar(
+        select(Turn.model_error).where(*asked, Turn.model_error.is_not(None))
+        .order_by(Turn.id.desc()).limit(1))
+    latest_mode = session.scalar(select(Turn.answer_mode).where(*asked)
+                                 .order_by(Turn.id.desc()).limit(1))
+    return ModelStats(calls, fallbacks or 0, p50, p95, prompt or 0, completion or 0, last_error,
+                      latest_mode == "paused")
 
 
 def _sample(session: Session, value, row_id, total: int, *where) -> list[float]:

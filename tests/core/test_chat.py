@@ -83,7 +83,7 @@ class BrokenEngine:
     def __init__(self, error: BaseException):
         self.error = error
 
-    def run_turn(self, thread_id, text, callbacks=None, metadata=None):
+    def run_turn(self, thread_id, text, callbacks=None, metadata=None, on_token=None):
         raise self.error
 
 
