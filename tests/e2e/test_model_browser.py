@@ -1,0 +1,64 @@
+"""Model-written answers in a real browser: tokens appear as the model streams them, and a
+supervisor sees the model's latency and tokens in the statistics."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import expect
+
+from benchmarks.fake_openai import FakeOpenAI
+from tests.e2e.conftest import Server, log_in, start_server, stop_server
+
+WRITTEN = ("Report the card as stolen in the app straight away, then freeze it and order a "
+           "replacement [1].")
+
+
+@pytest.fixture(scope="module")
+def model_server() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def llm_server(tmp_path_factory, model_dir, engine, model_server) -> Iterator[Server]:
+    srv = start_server(tmp_path_factory.mktemp("e2e-llm"), model_dir, {
+        "CONCIERGE_LLM_MODEL": "fake-model", "OPENAI_BASE_URL": model_server.base_url,
+        "CONCIERGE_LLM_TIMEOUT_S": "15"})
+    yield srv
+    stop_server(srv)
+
+
+def test_streamed_tokens_reach_the_page_before_the_reply_is_complete(
+        llm_server, model_server, page) -> None:
+    model_server.reply = lambda request: WRITTEN
+    model_server.token_delay_s = 0.25  # about 4 s for the whole reply
+    log_in(page, llm_server.url, "alice")
+    box = page.get_by_placeholder(re.compile("Ask about your card"))
+    box.fill("Somebody stole my card yesterday, what should I do?")
+    box.press("Enter")
+    answer = page.locator('[data-testid="stChatMessage"]').nth(1)
+    expect(answer).to_contain_text("Report the card")
+    partial = answer.inner_text()
+    assert "replacement" not in partial and "Sources" not in partial, partial
+    expect(answer).to_contain_text("Sources: [1]", timeout=20_000)
+    expect(answer).to_contain_text("order a replacement [1].")
+    assert len(model_server.requests) == 1
+
+
+def test_supervisor_sees_model_latency_and_tokens(llm_server, model_server, page, browser) -> None:
+    model_server.token_delay_s = 0.0
+    log_in(page, llm_server.url, "alice")
+    box = page.get_by_placeholder(re.compile("Ask about your card"))
+    box.fill("How do I freeze my card?")
+    box.press("Enter")
+    expect(page.locator('[data-testid="stChatMessage"]').nth(1)).to_contain_text("Sources:")
+    supervisor = browser.new_context().new_page()
+    log_in(supervisor, llm_server.url, "sam")
+    supervisor.get_by_role("link", name="Agent statistics").click()
+    expect(supervisor.get_by_role("heading", name="Answer model")).to_be_visible()
+    expect(supervisor.get_by_text("Prompt tokens")).to_be_visible()
+    expect(supervisor.get_by_text("Fell back to offline")).to_be_visible()
+    supervisor.context.close()
