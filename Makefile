@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: install install-test run chat test test-sqlite bench bench-ui bench-pages eval clean
+.PHONY: install install-test run chat test test-sqlite bench bench-ui bench-pages bench-model eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench: install
 
 bench-ui: install-test
 	$(BIN)/python -m benchmarks.ui_latency --json
+
+bench-model: install
+	$(BIN)/python -m benchmarks.model_overhead --turns 300 --json
 
 bench-pages: install
 	$(BIN)/python -m benchmarks.monitoring_pages --turns 100000 --json

@@ -76,8 +76,16 @@ class FakeOpenAI:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                started = time.perf_counter()
                 with fake._lock:
                     fake.requests.append(body)
+                try:
+                    self._answer(body)
+                finally:
+                    with fake._lock:
+                        fake.served_ms.append((time.perf_counter() - started) * 1000)
+
+            def _answer(self, body: dict) -> None:
                 time.sleep(fake.delay_s)
                 if fake.status != 200:
                     self._send(fake.status, {"error": {"message": "scripted failure",

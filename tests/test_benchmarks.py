@@ -39,3 +39,13 @@ def test_oos_metrics_are_reported() -> None:
     # overall accuracy counts an out-of-scope answer on the oos row as right
     in_scope_hits = result["in_scope_accuracy"] * 2
     assert result["accuracy"] == round((in_scope_hits + result["oos_recall"]) / 3, 4)
+
+
+@pytest.mark.slow
+def test_model_mode_overhead_floor() -> None:
+    from benchmarks.model_overhead import run
+
+    result = run(turns=60)
+    assert result["turns"] == 60 and result["server_p95_ms"] > 0, result
+    # Target 15 ms (README figure); the floor leaves room for a busy CI machine.
+    assert result["added_p95_ms"] < 40, result
