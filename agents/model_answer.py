@@ -45,8 +45,9 @@ REWRITE_INSTRUCTIONS = (
 MAX_REPLY_CHARS = 3000
 MAX_QUESTION_CHARS = 300
 _CITATION = re.compile(r"\[(\d{1,3})\]")
-_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]+)\]\((?:[^)]*)\)")
+_TARGET = r"\((?:[^()]|\([^()]*\))*\)"  # a link target, with one level of parentheses inside
+_IMAGE = re.compile(r"!\[([^\]]*)\]" + _TARGET)
+_LINK = re.compile(r"\[([^\]]+)\]" + _TARGET)
 _READERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="model")
 
 
