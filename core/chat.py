@@ -61,6 +61,8 @@ class ChatReply:
     turn_id: int = 0
     status: str = "ok"
     created_at: datetime | None = None
+    answered_by: str = "offline"
+    """`model` when the configured model wrote it; `fallback` or `paused` when it could not."""
 
 
 @dataclass(frozen=True)
@@ -268,7 +270,7 @@ class ChatService:
             text=state["answer"], intent=intent, confidence=state.get("confidence"),
             route=state["route"], sources=state.get("sources", []), latency_ms=latency_ms,
             conversation_id=conversation_id, turn_id=turn_id, status="error" if error else "ok",
-            created_at=created_at,
+            created_at=created_at, answered_by=(state.get("model_call") or {}).get("mode", "offline"),
         )
 
     def transcript(self, user: Principal, conversation_id: int) -> list[TranscriptEntry]:

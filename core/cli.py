@@ -65,6 +65,7 @@ def cmd_ask(args: argparse.Namespace) -> None:
         "latency_ms": round(reply.latency_ms, 2),
         "conversation_id": reply.conversation_id,
         "status": reply.status,
+        "answered_by": reply.answered_by,
         "rss_mb": _rss_mb(),
     }
     if args.json:
@@ -119,8 +120,11 @@ def cmd_eval(args: argparse.Namespace) -> None:
     if args.target == "intents":
         if not args.train:
             raise CliError("eval intents needs --train CSV")
+        from agents.embeddings import load_encoder
+
         train = read_labelled_csv(Path(args.train), args.text_col, args.label_col)
-        result = evaluate_intents(train, test, args.oos_label)
+        encoder = load_encoder(get_settings().embeddings)
+        result = evaluate_intents(train, test, args.oos_label, encoder=encoder)
     else:
         from core.engine import Engine, memory_checkpointer
 

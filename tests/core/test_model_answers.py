@@ -3,8 +3,12 @@ streaming, citations, follow-up rewriting, PII masking, fallback, circuit breake
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -14,7 +18,7 @@ import pytest
 from agents.answer import OfflineAnswerWriter
 from benchmarks.fake_openai import FakeOpenAI
 from core.auth import Principal
-from core.config import Settings
+from core.config import PROJECT_DIR, Settings
 from core.engine import Engine, memory_checkpointer
 from core.llm import ModelConfigError, model_writer
 from core.masking import configure as configure_masking
@@ -74,7 +78,7 @@ def test_streamed_tokens_make_the_stored_reply_and_sources_are_the_cited_passage
     assert [s["title"] for s in reply.sources] == titles[:1]
     assert reply.text.endswith(f"Sources: [1] {titles[0]}")
     row = turn_row(runtime, reply.turn_id)
-    assert row.answer_mode == "model" and row.model_error is None
+    assert reply.answered_by == row.answer_mode == "model" and row.model_error is None
     assert row.prompt_tokens > 50 and row.completion_tokens == len(written.split()) and row.model_ms > 0
     assert server.requests[-1]["stream"] is True and server.requests[-1]["model"] == "fake-model"
 
@@ -232,3 +236,21 @@ def test_model_settings_that_cannot_work_are_refused_in_one_line(settings) -> No
 
 def test_without_a_model_the_offline_writer_answers(engine) -> None:
     assert engine.agents.model is None and isinstance(engine.agents.writer, OfflineAnswerWriter)
+
+
+def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("CONCIERGE_", "OPENAI_"))}
+    return subprocess.run([sys.executable, "-m", "core.cli", *args], env=base | env,
+                          cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300)
+
+
+def test_concierge_ask_uses_the_configured_model(tmp_path, model_dir, server) -> None:
+    env = {"CONCIERGE_STATE_DIR": str(tmp_path), "CONCIERGE_MODEL_DIR": str(model_dir),
+           "CONCIERGE_LLM_MODEL": "fake-model", "OPENAI_BASE_URL": server.base_url}
+    done = _cli(["ask", QUESTION, "--json"], env)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["answered_by"] == "model" and result["answer"].startswith("Here is what")
+    bad = _cli(["ask", QUESTION], env | {"OPENAI_BASE_URL": ""})
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().count("\n") == 0 and "OPENAI_API_KEY" in bad.stderr
