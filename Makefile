@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: install install-test run chat test test-sqlite bench bench-ui bench-pages bench-model eval clean
+.PHONY: install install-test run chat test test-sqlite bench bench-ui bench-pages bench-model eval clean install-semantic
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,10 @@ install: $(BIN)/python
 	$(BIN)/pip install -q -e .
 
 install-test: $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev,postgres]'
+	$(BIN)/pip install -q -e '.[dev,postgres,semantic]'
+
+install-semantic: $(BIN)/python
+	$(BIN)/pip install -q -e '.[semantic]'
 
 run: install
 	$(BIN)/concierge init --demo

@@ -6,6 +6,15 @@ answer the predicted intent get a boost, so "it still hasn't come" finds the car
 delivery article when the intent agent is fairly sure that is the topic. Scores are
 reported relative to the best possible match of the query (0-1), which lets the answer
 agent refuse weak matches with one threshold whatever the corpus size.
+
+With a sentence encoder (the `semantic` extra) retrieval is hybrid: every section is
+embedded once at index time, and a query's BM25 ranking and embedding-similarity ranking
+are fused by reciprocal rank fusion, so "my plastic never showed up" can find the card
+delivery article without sharing a word with it. The intent boost is then a share of
+the best possible fused score. A passage's `score` stays an absolute "how well does this
+match the question" on 0-1: the larger of the relative BM25 score and the cosine
+similarity mapped through a fixed calibration (`cosine_score`), so the answer agent's one
+threshold still refuses articles that match neither by words nor by meaning.
 """
 
 from __future__ import annotations
@@ -14,15 +23,35 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import bm25s
 import numpy as np
 import Stemmer
 from langchain_text_splitters import MarkdownHeaderTextSplitter
 
+if TYPE_CHECKING:
+    from agents.embeddings import SentenceEncoder
+
 _STEMMER = Stemmer.Stemmer("english")
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 _HEADINGS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
+RRF_K = 60
+"""Reciprocal rank fusion's damping constant (Cormack et al., 2009)."""
+COSINE_FLOOR, COSINE_FULL = 0.30, 0.80
+"""all-MiniLM-L6-v2 cosine similarity that maps to score 0 and to score 1 (see README)."""
+
+
+def cosine_score(cosine: np.ndarray) -> np.ndarray:
+    """Cosine similarity as a 0-1 match score: unrelated text 0, a paraphrase high."""
+    return np.clip((cosine - COSINE_FLOOR) / (COSINE_FULL - COSINE_FLOOR), 0.0, 1.0)
+
+
+def _ranks(scores: np.ndarray) -> np.ndarray:
+    """1 for the best score, 2 for the next...; ties share the better rank's order."""
+    ranks = np.empty(len(scores), dtype=np.float64)
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
+    return ranks
 
 
 @dataclass(frozen=True)
@@ -77,7 +106,8 @@ def _tokenize(texts: list[str]) -> list[list[str]]:
 class KnowledgeRetriever:
     """A BM25 index over article sections, built once."""
 
-    def __init__(self, articles: Sequence[Article], *, intent_boost: float = 0.5):
+    def __init__(self, articles: Sequence[Article], *, intent_boost: float = 0.5,
+                 encoder: SentenceEncoder | None = None):
         self.sections = [s for a in articles for s in split_sections(a)]
         if not self.sections:
             raise ValueError("the knowledge base has no article sections to index")
@@ -85,6 +115,8 @@ class KnowledgeRetriever:
         self._bm25 = bm25s.BM25()
         corpus = [f"{s.article.title} {s.heading} {s.text}" for s in self.sections]
         self._bm25.index(_tokenize(corpus), show_progress=False)
+        self.encoder = encoder
+        self._vectors = encoder.encode(corpus) if encoder is not None else None
         by_intent: dict[str, list[int]] = defaultdict(list)
         for i, section in enumerate(self.sections):
             for intent in section.article.intents:
@@ -98,6 +130,8 @@ class KnowledgeRetriever:
 
     def search(self, query: str, *, intent: str | None = None, k: int = 3) -> list[Passage]:
         """The best `k` sections for the query, at most one per article."""
+        if self._vectors is not None:
+            return self._hybrid_search(query, intent, k)
         tokens = _tokenize([query])[0]
         known = [t for t in tokens if t in self._bm25.vocab_dict]
         if not known:
@@ -129,6 +163,47 @@ class KnowledgeRetriever:
             if len(passages) == k:
                 break
         return passages
+
+    def _relative_bm25(self, query: str) -> np.ndarray:
+        """Each section's BM25 score relative to the query's ideal (0 without known words)."""
+        tokens = _tokenize([query])[0]
+        known = [t for t in tokens if t in self._bm25.vocab_dict]
+        if not known:
+            return np.zeros(len(self.sections))
+        return self._bm25.get_scores(known) / self._ideal_score(tokens, known)
+
+    def _hybrid_search(self, query: str, intent: str | None, k: int) -> list[Passage]:
+        relative = self._relative_bm25(query)
+        cosine = self._vectors @ self.encoder.encode([query])[0]
+        score = np.maximum(relative, cosine_score(cosine))
+        # BM25 ranks only the sections that share a word with the query.
+        fused = np.where(relative > 0.0, 1.0 / (RRF_K + _ranks(relative)), 0.0)
+        fused += 1.0 / (RRF_K + _ranks(cosine))
+        matched = self._by_intent.get(intent or "", np.array([], dtype=int))
+        if matched.size:  # the same share of the best possible score as BM25's boost
+            fused[matched] += self.intent_boost * 2.0 / (RRF_K + 1)
+        passages: list[Passage] = []
+        seen: set[str] = set()
+        for i in np.argsort(-fused, kind="stable"):
+            section = self.sections[i]
+            if section.article.id in seen or score[i] <= 0.0:
+                continue
+            seen.add(section.article.id)
+            passages.append(self._passage(section, score[i], intent))
+            if len(passages) == k:
+                break
+        return passages
+
+    @staticmethod
+    def _passage(section: _Section, score: float, intent: str | None) -> Passage:
+        return Passage(
+            article_id=section.article.id,
+            title=section.article.title,
+            heading=section.heading,
+            text=section.text,
+            score=round(float(score), 4),
+            intent_match=intent in section.article.intents,
+        )
 
     def _ideal_score(self, tokens: list[str], known: list[str]) -> float:
         """What a section holding every query term at its best weight would score.

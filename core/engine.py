@@ -17,6 +17,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agents.answer import OfflineAnswerWriter
+from agents.embeddings import load_encoder
 from agents.intent import train_cached
 from agents.retrieval import KnowledgeRetriever
 from core.config import Settings
@@ -72,10 +73,12 @@ class Engine:
             raise ValueError("Engine.load needs a checkpointer or a keyring to encrypt checkpoints")
         started = time.perf_counter()
         pack = load_datapack(settings.data_dir)
+        encoder = load_encoder(settings.embeddings)  # None without the `semantic` extra
         classifier = train_cached(
-            pack.examples, settings.model_cache_dir, wrong_answer_cost=settings.wrong_answer_cost
+            pack.examples, settings.model_cache_dir, encoder=encoder,
+            wrong_answer_cost=settings.wrong_answer_cost,
         ).with_threshold(settings.intent_threshold)
-        retriever = KnowledgeRetriever(pack.articles)
+        retriever = KnowledgeRetriever(pack.articles, encoder=encoder)
         agents = Agents(
             classifier=classifier,
             retriever=retriever,

@@ -30,6 +30,10 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("models")
 
 
+# The suite tests the default product; tests of the `semantic` extra turn embeddings on
+# themselves (tests/agents/test_embeddings.py, tests/test_semantic_eval.py).
+os.environ.setdefault("CONCIERGE_EMBEDDINGS", "off")
+
 TEST_DATABASE = os.environ.get("CONCIERGE_TEST_DATABASE", "sqlite")
 """`postgresql` runs every test that uses `settings` on a fresh PostgreSQL database."""
 

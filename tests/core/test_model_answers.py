@@ -240,7 +240,7 @@ def test_without_a_model_the_offline_writer_answers(engine) -> None:
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("CONCIERGE_", "OPENAI_"))}
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], env=base | env,
+    return subprocess.run([sys.executable, "-m", "core.cli", *args], env=base | env, check=False,
                           cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300)
 
 
