@@ -40,6 +40,7 @@ Call = Callable[[Runtime, Principal], Any]
 CALLS: list[tuple[str, str, Call]] = [
     ("chat.start_conversation", "chat:use", lambda r, u: r.chat.start_conversation(u)),
     ("chat.send", "chat:use", lambda r, u: r.chat.send(u, None, "hello")),
+    ("chat.stream", "chat:use", lambda r, u: r.chat.stream(u, None, "hello").reply),
     ("chat.transcript", "chat:use", lambda r, u: r.chat.transcript(u, 1)),
     ("chat.give_feedback", "chat:use", lambda r, u: r.chat.give_feedback(u, 1, 1)),
     ("chat.request_handoff", "chat:use", lambda r, u: r.chat.request_handoff(u, 1)),
