@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from agents.intent import OUT_OF_SCOPE, IntentClassifier, choose_threshold, train_cached
+from agents.intent import OUT_OF_SCOPE, IntentClassifier, char_ngrams, normalise, train_cached
+from agents.intent_training import _svm, choose_threshold, features, scorer_from
 
 # Written for this test; none of these sentences is in the data pack.
 MESSAGES = [
@@ -81,3 +87,55 @@ def test_trained_model_is_cached_by_data_hash(tmp_path, monkeypatch) -> None:
     assert again.threshold == first.threshold and again.labels == first.labels
     with pytest.raises(AssertionError):
         train_cached(examples + [("card z arrive", "card_arrival")], tmp_path)
+
+
+TRICKY_TEXTS = ["I can't  find\tmy card!", "a", "  ", "pin 1234 blocked??", "Ünïcödé wörds ok",
+                "x y z", "don't   won’t", "🍕 pizza 🍕"]
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
+def test_char_ngrams_are_scikit_learns_char_wb(text: str) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    reference = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), preprocessor=normalise)
+    assert char_ngrams(text) == reference.build_analyzer()(text)
+
+
+def test_scorer_equals_the_fitted_pipeline(engine) -> None:
+    texts = [t for t, _ in engine.pack.examples[::7]]
+    labels = [label for _, label in engine.pack.examples[::7]]
+    union = features()
+    svm = _svm().fit(union.fit_transform(texts), labels)
+    scorer = scorer_from(union, svm)
+    probe = [m for m, _ in MESSAGES] + TRICKY_TEXTS
+    expected = svm.decision_function(union.transform(probe))
+    assert np.allclose(np.vstack([scorer.score(t) for t in probe]), expected, atol=1e-9)
+
+
+def test_a_two_intent_model_predicts_either_intent() -> None:
+    examples = [(f"card {w} arrive", "card_arrival") for w in "abcdef"]
+    examples += [(f"pin {w} blocked", "pin_blocked") for w in "abcdef"]
+    model = IntentClassifier.train(examples)
+    assert model.predict("card q arrive").best_guess == "card_arrival"
+    assert model.predict("pin q blocked").best_guess == "pin_blocked"
+
+
+def test_a_cached_model_predicts_without_importing_scikit_learn(tmp_path) -> None:
+    """scikit-learn imports pandas and pyarrow (over 150 MB): the engine never needs them."""
+    examples = [(f"card {w} arrive", "card_arrival") for w in "abcdef"]
+    examples += [(f"pin {w} blocked", "pin_blocked") for w in "abcdef"]
+    examples += [(f"top up {w} failed", "top_up_failed") for w in "abcdef"]
+    train_cached(examples, tmp_path)
+    code = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from agents.intent import train_cached
+        examples = {examples!r}
+        model = train_cached(examples, Path({str(tmp_path)!r}))
+        print(model.predict("pin q blocked").best_guess)
+        print(sorted(m for m in ("sklearn", "pandas", "pyarrow") if m in sys.modules))
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=False, timeout=120, cwd=Path(__file__).parents[2])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split("\n")[:2] == ["pin_blocked", "[]"]
