@@ -23,8 +23,8 @@ _TURNS = Turn.__table__
 _CONVERSATIONS = Conversation.__table__
 _OWNER_AND_THREAD = select(_CONVERSATIONS.c.user_id, _CONVERSATIONS.c.thread_id).where(
     _CONVERSATIONS.c.id == bindparam("conversation_id"))
-_INSERT_MESSAGE = insert(_MESSAGES).returning(_MESSAGES.c.id)
-_INSERT_TURN = insert(_TURNS).returning(_TURNS.c.id)
+_INSERT_MESSAGE = insert(_MESSAGES)
+_INSERT_TURN = insert(_TURNS)
 _INSERT_TRACE = insert(TurnTrace.__table__)
 _INSERT_SPAN = insert(Span.__table__)
 
@@ -38,12 +38,12 @@ def conversation_owner_and_thread(db: Connection | Session,
 def add_message(db: Connection | Session, *, conversation_id: int, role: str, body: str) -> int:
     return db.execute(_INSERT_MESSAGE, {
         "conversation_id": conversation_id, "role": role, "body": body, "created_at": utcnow(),
-    }).scalar_one()
+    }).inserted_primary_key[0]
 
 
 def add_turn(db: Connection | Session, *, created_at: datetime, **values: object) -> int:
     """`values` are Turn columns; the ones left out take their defaults."""
-    return db.execute(_INSERT_TURN, {"created_at": created_at, **values}).scalar_one()
+    return db.execute(_INSERT_TURN, {"created_at": created_at, **values}).inserted_primary_key[0]
 
 
 def trace_rows(*, turn_id: int, created_at: datetime, state: dict, spans: list[SpanRecord],
