@@ -2,9 +2,11 @@
 
 Ours: `ChatService.send` with persistence on (SQLite + SqliteSaver in a scratch state
 folder) on the demo pack, with span capture on (as shipped) for half the rounds and off
-for the other half, interleaved. The floor: a bare three-node graph with the same kind
-of checkpointer, driven the same way. `p95_ratio` is ours (traced) over the floor's;
-`tracing_overhead_p95` is traced over untraced, minus one.
+for the other half, interleaved. The floor: a bare three-node graph with the same
+checkpointer as ours (a SqliteSaver on the same file, encrypting with the same
+serializer and keys: `floor_checkpointer` says so in the output), driven the same way.
+`p95_ratio` is ours (traced) over the floor's; `tracing_overhead_p95` is traced over
+untraced, minus one.
 """
 
 from __future__ import annotations
@@ -17,15 +19,19 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 import psutil
 from langgraph.graph import END, START, StateGraph
 
 from core.config import Settings
+from core.crypto import encrypting_serializer, keyring_of
 from core.engine import sqlite_checkpointer
 from core.runtime import Runtime
+
+FLOOR_CHECKPOINTER = "sqlite+encrypted"
+"""What the floor checkpoints with: ours, a SqliteSaver with the encrypting serializer."""
 
 
 class _FloorState(TypedDict, total=False):
@@ -35,8 +41,10 @@ class _FloorState(TypedDict, total=False):
     c: str
 
 
-def floor_graph(settings: Settings):
-    """Three pass-through nodes: what LangGraph plus the checkpointer cost on their own."""
+def floor_graph(settings: Settings, serde: Any | None = None):
+    """Three pass-through nodes: what LangGraph plus the checkpointer cost on their own.
+
+    `serde` is the checkpoint serializer (the bench passes ours, which encrypts)."""
     builder = StateGraph(_FloorState)
     builder.add_node("one", lambda s: {"a": s["text"]})
     builder.add_node("two", lambda s: {"b": s["a"]})
@@ -45,7 +53,7 @@ def floor_graph(settings: Settings):
     builder.add_edge("one", "two")
     builder.add_edge("two", "three")
     builder.add_edge("three", END)
-    return builder.compile(checkpointer=sqlite_checkpointer(settings))
+    return builder.compile(checkpointer=sqlite_checkpointer(settings, serde))
 
 
 def _timed(jobs: list[Callable[[], object]], concurrency: int) -> tuple[list[float], int, float]:
@@ -80,7 +88,7 @@ def bench_engine(settings: Settings, turns: int, concurrency: int, seed: int = 7
             partial(runtime.chat.send, user, rng.choice(conversations), rng.choice(texts))
             for _ in range(turns)
         ]
-        floor = floor_graph(local)
+        floor = floor_graph(local, encrypting_serializer(keyring_of(runtime.db)))
         threads = [uuid.uuid4().hex for _ in conversations]
         floor_jobs = [
             partial(floor.invoke, {"text": rng.choice(texts)},
@@ -103,6 +111,7 @@ def bench_engine(settings: Settings, turns: int, concurrency: int, seed: int = 7
         "floor_p50_ms": _pct(base, 50),
         "floor_p95_ms": floor_p95,
         "floor_errors": floor_errors,
+        "floor_checkpointer": FLOOR_CHECKPOINTER,
         "p95_ratio": round(p95 / floor_p95, 2) if floor_p95 else None,
         "untraced_p50_ms": _pct(untraced, 50),
         "untraced_p95_ms": untraced_p95,

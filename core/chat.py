@@ -17,7 +17,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
+from sqlalchemy import Engine as Database
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.answer import APOLOGY_REPLY
@@ -120,6 +121,9 @@ class ChatService:
     ):
         self.engine = engine
         self.sessions = sessions
+        self._database: Database = sessions.kw["bind"]
+        """The sessions' database: a turn's two transactions run on a plain Connection
+        (no Session to set up and tear down on the hot path)."""
         self.max_message_chars = max_message_chars
         self.limiter = limiter
         self.turn_timeout_s = turn_timeout_s
@@ -203,24 +207,25 @@ class ChatService:
     @on_connection_loss
     def _store_question(self, user: Principal, conversation_id: int, text: str) -> tuple[str, int]:
         """Stored before any work, so a crash mid-turn leaves it on record as unanswered."""
-        with self.sessions.begin() as session:
-            thread_id = self._owned_thread(session, user, conversation_id)
+        with self._database.begin() as connection:
+            thread_id = self._owned_thread(connection, user, conversation_id)
             return thread_id, chat_store.add_message(
-                session, conversation_id=conversation_id, role="customer", body=text)
+                connection, conversation_id=conversation_id, role="customer", body=text)
 
     def forget_conversations(self, conversation_ids: list[int]) -> None:
         """Drop cached owners of deleted conversations."""
         for conversation_id in conversation_ids:
             self._owners.pop(conversation_id, None)
 
-    def _owned_thread(self, session: Session, user: Principal, conversation_id: int) -> str:
+    def _owned_thread(self, db: Connection | Session, user: Principal,
+                      conversation_id: int) -> str:
         """The conversation's LangGraph thread, after checking the user owns it.
 
         Owner and thread never change, so found pairs are remembered (a turn's hot path).
         """
         found = self._owners.get(_check_id(conversation_id))
         if found is None:
-            found = chat_store.conversation_owner_and_thread(session, conversation_id)
+            found = chat_store.conversation_owner_and_thread(db, conversation_id)
             if found is not None:
                 if len(self._owners) > 100_000:
                     self._owners.clear()
@@ -254,13 +259,13 @@ class ChatService:
         error = state.get("error")
         intent = state.get("intent")
         created_at = utcnow()
-        with self.sessions.begin() as session:
+        with self._database.begin() as connection:
             reply_id = chat_store.add_message(
-                session, conversation_id=conversation_id, role="assistant",
+                connection, conversation_id=conversation_id, role="assistant",
                 body=state["answer"],
             )
             turn_id = chat_store.add_turn(
-                session, conversation_id=conversation_id, question_id=question_id,
+                connection, conversation_id=conversation_id, question_id=question_id,
                 reply_id=reply_id, intent=intent, confidence=state.get("confidence"),
                 route=state["route"], sources=state.get("sources", []), latency_ms=latency_ms,
                 status="error" if error else "ok", error=error, created_at=created_at,
