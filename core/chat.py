@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agents.answer import APOLOGY_REPLY
 from core import chat_store
 from core.auth import NotAllowed, Principal, require
+from core.db import turn_writes
 from core.db_retry import on_connection_loss
 from core.engine import Engine
 from core.events import EventBus
@@ -124,6 +125,8 @@ class ChatService:
         self._database: Database = sessions.kw["bind"]
         """The sessions' database: a turn's two transactions run on a plain Connection
         (no Session to set up and tear down on the hot path)."""
+        self._turn_writes = turn_writes(self._database)
+        """Taken first come, first served on SQLite (see core.fair_lock)."""
         self.max_message_chars = max_message_chars
         self.limiter = limiter
         self.turn_timeout_s = turn_timeout_s
@@ -207,7 +210,7 @@ class ChatService:
     @on_connection_loss
     def _store_question(self, user: Principal, conversation_id: int, text: str) -> tuple[str, int]:
         """Stored before any work, so a crash mid-turn leaves it on record as unanswered."""
-        with self._database.begin() as connection:
+        with self._turn_writes, self._database.begin() as connection:
             thread_id = self._owned_thread(connection, user, conversation_id)
             return thread_id, chat_store.add_message(
                 connection, conversation_id=conversation_id, role="customer", body=text)
@@ -259,7 +262,7 @@ class ChatService:
         error = state.get("error")
         intent = state.get("intent")
         created_at = utcnow()
-        with self._database.begin() as connection:
+        with self._turn_writes, self._database.begin() as connection:
             reply_id = chat_store.add_message(
                 connection, conversation_id=conversation_id, role="assistant",
                 body=state["answer"],

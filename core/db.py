@@ -8,10 +8,18 @@ Repository code takes a `Session` and does not commit; services own one
 
 from __future__ import annotations
 
+import threading
+import weakref
+from contextlib import AbstractContextManager, nullcontext
+
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings
+from core.fair_lock import FairLock
+
+_TURN_WRITES: weakref.WeakKeyDictionary[Engine, FairLock] = weakref.WeakKeyDictionary()
+_TURN_WRITES_GUARD = threading.Lock()
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -27,6 +35,16 @@ def make_engine(settings: Settings) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def turn_writes(engine: Engine) -> AbstractContextManager:
+    """Hold around a turn's writes (question, reply, traces): on SQLite, one FairLock per
+    database so writers take the single connection in the order they came; elsewhere
+    nothing (PostgreSQL takes concurrent writers)."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    with _TURN_WRITES_GUARD:
+        return _TURN_WRITES.setdefault(engine, FairLock())
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import chat_store
+from core.db import turn_writes
 from core.tracing import SpanRecorder
 
 log = logging.getLogger("concierge.trace_writer")
@@ -37,6 +38,7 @@ class TraceWriter:
     def __init__(self, sessions: sessionmaker[Session], *, interval_s: float = 0.25,
                  max_queue: int = 20_000, max_batch: int = 1000):
         self.sessions = sessions
+        self._turn_writes = turn_writes(sessions.kw["bind"])
         self.interval_s = interval_s
         self.max_batch = max_batch
         self.dropped = 0
@@ -86,5 +88,5 @@ class TraceWriter:
             )
             traces.append(trace)
             spans.extend(turn_spans)
-        with self.sessions.begin() as session:
+        with self._turn_writes, self.sessions.begin() as session:
             chat_store.add_traces(session, traces, spans)
