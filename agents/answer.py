@@ -11,7 +11,7 @@ guarded passages; when it fails, the offline writer answers and the reply says w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal, Protocol
 
@@ -142,14 +142,17 @@ def compose_reply(
         else:
             cited = [grounded[n - 1] for n in written.cited]
             sources = [Source(p.article_id, p.title, p.score) for p in cited]
-            listed = "; ".join(f"[{n}] {p.title}" for n, p in zip(written.cited, cited))
-            tail = f"\n\nSources: {listed}"
+            tail = _sources_line(f"[{n}] {p.title}" for n, p in zip(written.cited, cited))
             emit(tail)
             return Reply(written.text + tail, "answer", sources,
                          {"mode": "model", **asdict(written.usage)})
     text = "".join(writer.stream(question, grounded))
     sources = [Source(p.article_id, p.title, p.score) for p in grounded]
-    titles = "; ".join(s.title for s in sources)
-    reply = f"{text}\n\nSources: {titles}"
+    reply = text + _sources_line(s.title for s in sources)
     emit(reply)
     return Reply(reply, "answer", sources, model_call)
+
+
+def _sources_line(labels: Iterable[str]) -> str:
+    """The line that ends a grounded answer: the articles it rests on."""
+    return "\n\nSources: " + "; ".join(labels)

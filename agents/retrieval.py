@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -132,37 +132,16 @@ class KnowledgeRetriever:
         """The best `k` sections for the query, at most one per article."""
         if self._vectors is not None:
             return self._hybrid_search(query, intent, k)
-        tokens = _tokenize([query])[0]
-        known = [t for t in tokens if t in self._bm25.vocab_dict]
-        if not known:
+        relative = self._relative_bm25(query)
+        if not relative.any():  # no word of the query is in the knowledge base
             return []
-        scores = self._bm25.get_scores(known)
-        relative = scores / self._ideal_score(tokens, known)
         boosted = relative.copy()
         matched = self._by_intent.get(intent or "", np.array([], dtype=int))
         if matched.size:
             boosted[matched] += self.intent_boost
         candidates = np.argpartition(-boosted, min(len(boosted) - 1, k * 4))[: k * 4]
-        passages: list[Passage] = []
-        seen: set[str] = set()
-        for i in sorted(candidates, key=lambda j: -boosted[j]):
-            section = self.sections[i]
-            if section.article.id in seen or relative[i] <= 0.0:
-                continue
-            seen.add(section.article.id)
-            passages.append(
-                Passage(
-                    article_id=section.article.id,
-                    title=section.article.title,
-                    heading=section.heading,
-                    text=section.text,
-                    score=round(float(relative[i]), 4),
-                    intent_match=intent in section.article.intents,
-                )
-            )
-            if len(passages) == k:
-                break
-        return passages
+        return self._best_per_article(sorted(candidates, key=lambda j: -boosted[j]), relative,
+                                      intent, k)
 
     def _relative_bm25(self, query: str) -> np.ndarray:
         """Each section's BM25 score relative to the query's ideal (0 without known words)."""
@@ -182,28 +161,29 @@ class KnowledgeRetriever:
         matched = self._by_intent.get(intent or "", np.array([], dtype=int))
         if matched.size:  # the same share of the best possible score as BM25's boost
             fused[matched] += self.intent_boost * 2.0 / (RRF_K + 1)
+        return self._best_per_article(np.argsort(-fused, kind="stable"), score, intent, k)
+
+    def _best_per_article(self, order: Iterable[int], score: np.ndarray, intent: str | None,
+                          k: int) -> list[Passage]:
+        """The first `k` sections in `order` that score above 0, at most one per article."""
         passages: list[Passage] = []
         seen: set[str] = set()
-        for i in np.argsort(-fused, kind="stable"):
+        for i in order:
             section = self.sections[i]
             if section.article.id in seen or score[i] <= 0.0:
                 continue
             seen.add(section.article.id)
-            passages.append(self._passage(section, score[i], intent))
+            passages.append(Passage(
+                article_id=section.article.id,
+                title=section.article.title,
+                heading=section.heading,
+                text=section.text,
+                score=round(float(score[i]), 4),
+                intent_match=intent in section.article.intents,
+            ))
             if len(passages) == k:
                 break
         return passages
-
-    @staticmethod
-    def _passage(section: _Section, score: float, intent: str | None) -> Passage:
-        return Passage(
-            article_id=section.article.id,
-            title=section.article.title,
-            heading=section.heading,
-            text=section.text,
-            score=round(float(score), 4),
-            intent_match=intent in section.article.intents,
-        )
 
     def _ideal_score(self, tokens: list[str], known: list[str]) -> float:
         """What a section holding every query term at its best weight would score.

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agents.answer import APOLOGY_REPLY
 from core import chat_store
 from core.auth import NotAllowed, Principal, require
-from core.db import turn_writes
+from core.db import bound_engine, turn_writes
 from core.db_retry import on_connection_loss
 from core.engine import Engine
 from core.events import EventBus
@@ -122,7 +122,7 @@ class ChatService:
     ):
         self.engine = engine
         self.sessions = sessions
-        self._database: Database = sessions.kw["bind"]
+        self._database: Database = bound_engine(sessions)
         """The sessions' database: a turn's two transactions run on a plain Connection
         (no Session to set up and tear down on the hot path)."""
         self._turn_writes = turn_writes(self._database)

@@ -2,8 +2,8 @@
 
 Statement parameters (customer text) are hidden from SQLAlchemy's errors and logs.
 
-Repository code takes a `Session` and does not commit; services own one
-`with sessions.begin()` per unit of work.
+Repository code takes a `Session` (or, on a turn's hot path, a `Connection`) and does
+not commit; services own one `with sessions.begin()` per unit of work.
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ def make_engine(settings: Settings) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def bound_engine(sessions: sessionmaker[Session]) -> Engine:
+    """The database a session factory opens sessions on."""
+    return sessions.kw["bind"]
 
 
 def turn_writes(engine: Engine) -> AbstractContextManager:

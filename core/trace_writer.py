@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import chat_store
-from core.db import turn_writes
+from core.db import bound_engine, turn_writes
 from core.tracing import SpanRecorder
 
 log = logging.getLogger("concierge.trace_writer")
@@ -38,7 +38,7 @@ class TraceWriter:
     def __init__(self, sessions: sessionmaker[Session], *, interval_s: float = 0.25,
                  max_queue: int = 20_000, max_batch: int = 1000):
         self.sessions = sessions
-        self._turn_writes = turn_writes(sessions.kw["bind"])
+        self._turn_writes = turn_writes(bound_engine(sessions))
         self.interval_s = interval_s
         self.max_batch = max_batch
         self.dropped = 0
