@@ -20,6 +20,7 @@ threshold still refuses articles that match neither by words nor by meaning.
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING
 import bm25s
 import numpy as np
 import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
 from langchain_text_splitters import MarkdownHeaderTextSplitter
 
 if TYPE_CHECKING:
@@ -103,6 +105,17 @@ def _tokenize(texts: list[str]) -> list[list[str]]:
     )
 
 
+_WORDS = re.compile(r"(?u)\b\w\w+\b")  # bm25s.tokenize's default token pattern
+_STOPWORDS = frozenset(STOPWORDS_EN)
+
+
+def query_terms(text: str) -> list[str]:
+    """One text's terms exactly as `_tokenize` makes them (lower-cased words of two or
+    more characters, English stopwords out, stemmed), without bm25s's per-call set-up:
+    a tenth of the time for a query. A test holds the two together."""
+    return _STEMMER.stemWords([w for w in _WORDS.findall(text.lower()) if w not in _STOPWORDS])
+
+
 class KnowledgeRetriever:
     """A BM25 index over article sections, built once."""
 
@@ -123,6 +136,7 @@ class KnowledgeRetriever:
                 by_intent[intent].append(i)
         self._by_intent = {k: np.array(v) for k, v in by_intent.items()}
         self.articles = {a.id: a for a in articles}
+        self._term_best: dict[str, float] = {}
 
     @property
     def size(self) -> int:
@@ -145,7 +159,7 @@ class KnowledgeRetriever:
 
     def _relative_bm25(self, query: str) -> np.ndarray:
         """Each section's BM25 score relative to the query's ideal (0 without known words)."""
-        tokens = _tokenize([query])[0]
+        tokens = query_terms(query)
         known = [t for t in tokens if t in self._bm25.vocab_dict]
         if not known:
             return np.zeros(len(self.sections))
@@ -191,9 +205,15 @@ class KnowledgeRetriever:
         A term the corpus has never seen counts as much as the rarest known term, so a
         query about something the knowledge base does not cover scores low everywhere.
         """
-        per_term = {t: float(self._bm25.get_scores([t]).max()) for t in set(known)}
-        unknown = len(tokens) - len(known)
-        return sum(per_term[t] for t in known) + unknown * max(per_term.values())
+        best = [self._best_score(t) for t in known]
+        return sum(best) + (len(tokens) - len(known)) * max(best)
+
+    def _best_score(self, term: str) -> float:
+        """The highest score the term alone gives any section, worked out once per term."""
+        best = self._term_best.get(term)
+        if best is None:
+            best = self._term_best[term] = float(self._bm25.get_scores([term]).max())
+        return best
 
     def leads(self) -> dict[str, str]:
         """Each article's first section: the direct answer it opens with."""

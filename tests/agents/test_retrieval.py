@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
+import bm25s
 import pytest
 
-from agents.retrieval import Article, KnowledgeRetriever
+from agents.retrieval import _STEMMER, Article, KnowledgeRetriever, query_terms
 
 
 @pytest.mark.parametrize(
@@ -37,6 +38,26 @@ def test_scores_are_relative_and_unknown_words_score_nothing(engine) -> None:
     strong = retriever.search("change my PIN", k=1)[0].score
     weak = retriever.search("change my PIN while skydiving over volcanoes in Patagonia", k=1)[0].score
     assert 0.0 < weak < strong <= 1.0
+
+
+def test_query_terms_are_the_index_tokenizers(engine) -> None:
+    texts = [text for text, _ in engine.pack.examples] + [
+        "Where's my card?! I've waited 10 days...", "café crème, naïve résumé", "a I x9 __init__ 2x",
+        "TRANSFER_LIMIT e-mail re-issue", "", "   ", "it's the 3rd time: £50, €20 & $5",
+    ]
+    expected = bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, return_ids=False,
+                              show_progress=False)
+    assert [query_terms(text) for text in texts] == expected
+
+
+def test_scores_do_not_depend_on_the_queries_before(engine) -> None:
+    """Each term's best score is remembered: a warm retriever scores as a fresh one."""
+    query = "how do I top up my card by bank transfer"
+    fresh = KnowledgeRetriever(engine.pack.articles).search(query, k=3)
+    warm = KnowledgeRetriever(engine.pack.articles)
+    for text, _ in engine.pack.examples[:300]:
+        warm.search(text, k=3)
+    assert warm.search(query, k=3) == fresh and 0.0 < fresh[0].score <= 1.0
 
 
 def _synthetic_articles(n: int) -> list[Article]:
