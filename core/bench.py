@@ -7,6 +7,11 @@ checkpointer as ours (a SqliteSaver on the same file, encrypting with the same
 serializer and keys: `floor_checkpointer` says so in the output), driven the same way.
 `p95_ratio` is ours (traced) over the floor's; `tracing_overhead_p95` is traced over
 untraced, minus one.
+
+`workflow_*` splits the difference: our workflow with its agents and checkpointer, invoked
+exactly as the floor is (no chat service around it: no stored question or reply, no turn
+time budget, no span capture), so the report shows how much of the ratio the agents and
+the graph cost and how much the service around them.
 """
 
 from __future__ import annotations
@@ -96,11 +101,17 @@ def bench_engine(settings: Settings, turns: int, concurrency: int, seed: int = 7
                     durability=local.checkpoint_durability)
             for _ in range(turns)
         ]
+        workflow_jobs = [
+            partial(runtime.engine.run_turn, rng.choice(threads), rng.choice(texts))
+            for _ in range(turns)
+        ]
         _timed(jobs[: min(50, turns)], concurrency)  # warm-up: caches, connections
         ours, untraced, errors, wall = _traced_and_untraced(runtime, jobs, concurrency)
+        workflow, workflow_errors, _ = _timed(workflow_jobs, concurrency)
         base, floor_errors, _ = _timed(floor_jobs, concurrency)
         runtime.db.dispose()
     p95, floor_p95, untraced_p95 = _pct(ours, 95), _pct(base, 95), _pct(untraced, 95)
+    workflow_p95 = _pct(workflow, 95)
     return {
         "turns": turns,
         "concurrency": concurrency,
@@ -116,6 +127,10 @@ def bench_engine(settings: Settings, turns: int, concurrency: int, seed: int = 7
         "untraced_p50_ms": _pct(untraced, 50),
         "untraced_p95_ms": untraced_p95,
         "tracing_overhead_p95": round(p95 / untraced_p95 - 1, 3) if untraced_p95 else None,
+        "workflow_p50_ms": _pct(workflow, 50),
+        "workflow_p95_ms": workflow_p95,
+        "workflow_errors": workflow_errors,
+        "workflow_p95_ratio": round(workflow_p95 / floor_p95, 2) if floor_p95 else None,
         "rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1),
     }
 

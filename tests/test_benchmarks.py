@@ -49,3 +49,17 @@ def test_model_mode_overhead_floor() -> None:
     assert result["turns"] == 60 and result["server_p95_ms"] > 0, result
     # Target 15 ms (README figure); the floor leaves room for a busy CI machine.
     assert result["added_p95_ms"] < 40, result
+
+
+def test_bench_engine_reports_ours_the_workflow_and_the_floor_from_one_run(settings) -> None:
+    from core.bench import bench_engine
+
+    result = bench_engine(settings, turns=60, concurrency=4)
+    assert result["errors"] == result["workflow_errors"] == result["floor_errors"] == 0, result
+    for name in ("p95_ms", "untraced_p95_ms", "workflow_p95_ms", "floor_p95_ms"):
+        assert result[name] > 0, (name, result)
+    assert result["p95_ratio"] == round(result["p95_ms"] / result["floor_p95_ms"], 2)
+    assert result["workflow_p95_ratio"] == round(
+        result["workflow_p95_ms"] / result["floor_p95_ms"], 2)
+    # the chat service stores and traces every turn: it cannot beat its own workflow
+    assert result["p50_ms"] > result["workflow_p50_ms"], result
