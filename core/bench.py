@@ -11,7 +11,8 @@ untraced, minus one.
 `workflow_*` splits the difference: our workflow with its agents and checkpointer, invoked
 exactly as the floor is (no chat service around it: no stored question or reply, no turn
 time budget, no span capture), so the report shows how much of the ratio the agents and
-the graph cost and how much the service around them.
+the graph cost and how much the service around them. `db_wait_ms_per_turn` is how long
+our turns (and the trace writer) queued for the single SQLite connection, per turn.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from langgraph.graph import END, START, StateGraph
 
 from core.config import Settings
 from core.crypto import encrypting_serializer, keyring_of
+from core.db import turn_writes
 from core.engine import sqlite_checkpointer
 from core.runtime import Runtime
 
@@ -106,7 +108,12 @@ def bench_engine(settings: Settings, turns: int, concurrency: int, seed: int = 7
             for _ in range(turns)
         ]
         _timed(jobs[: min(50, turns)], concurrency)  # warm-up: caches, connections
+        queue = turn_writes(runtime.db)
+        waited_before = getattr(queue, "waited_s", 0.0)
         ours, untraced, errors, wall = _traced_and_untraced(runtime, jobs, concurrency)
+        if runtime.chat.trace_writer is not None:
+            runtime.chat.trace_writer.flush()  # its waits for these rounds' traces count too
+        db_wait_s = getattr(queue, "waited_s", 0.0) - waited_before
         workflow, workflow_errors, _ = _timed(workflow_jobs, concurrency)
         base, floor_errors, _ = _timed(floor_jobs, concurrency)
         runtime.db.dispose()
@@ -131,6 +138,7 @@ def bench_engine(settings: Settings, turns: int, concurrency: int, seed: int = 7
         "workflow_p95_ms": workflow_p95,
         "workflow_errors": workflow_errors,
         "workflow_p95_ratio": round(workflow_p95 / floor_p95, 2) if floor_p95 else None,
+        "db_wait_ms_per_turn": round(db_wait_s * 1000 / turns, 2),
         "rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1),
     }
 

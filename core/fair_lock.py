@@ -10,6 +10,7 @@ lock to the longest-waiting thread directly, so nobody can jump the queue.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from typing import Self
 
@@ -23,6 +24,8 @@ class FairLock:
         self._mutex = threading.Lock()
         self._held = False
         self._waiting: deque[threading.Event] = deque()
+        self.waited_s = 0.0
+        """Time threads have spent queued for the lock, added up (for the bench report)."""
 
     @property
     def waiting(self) -> int:
@@ -37,10 +40,11 @@ class FairLock:
                 return
             turn = threading.Event()
             self._waiting.append(turn)
-        if turn.wait(self.timeout_s):
-            return
+        started = time.perf_counter()
+        handed = turn.wait(self.timeout_s)
         with self._mutex:
-            if turn.is_set():  # handed over just as the wait gave up
+            self.waited_s += time.perf_counter() - started
+            if handed or turn.is_set():  # is_set: handed over just as the wait gave up
                 return
             self._waiting.remove(turn)
         raise TimeoutError(f"waited over {self.timeout_s:g} s for the database")

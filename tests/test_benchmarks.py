@@ -63,3 +63,4 @@ def test_bench_engine_reports_ours_the_workflow_and_the_floor_from_one_run(setti
         result["workflow_p95_ms"] / result["floor_p95_ms"], 2)
     # the chat service stores and traces every turn: it cannot beat its own workflow
     assert result["p50_ms"] > result["workflow_p50_ms"], result
+    assert 0.0 <= result["db_wait_ms_per_turn"] < result["p95_ms"], result

@@ -40,6 +40,19 @@ def test_waiters_get_the_lock_in_the_order_they_came() -> None:
     assert lock.waiting == 0
 
 
+def test_time_spent_queued_is_added_up() -> None:
+    lock = FairLock()
+    with lock:
+        pass
+    assert lock.waited_s == 0.0  # nobody waited
+    lock.acquire()
+    waiter = _queue_up(lock, "waiter", [])
+    time.sleep(0.05)
+    lock.release()
+    waiter.join(5)
+    assert 0.04 <= lock.waited_s < 5
+
+
 def test_a_thread_that_lets_go_cannot_take_it_straight_back() -> None:
     lock, order = FairLock(), []
     lock.acquire()
