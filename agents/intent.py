@@ -112,15 +112,21 @@ class SemanticPart:
     """Standard deviations of the row-centred held-out scores: the two score scales."""
 
 
-def _centred(scores: np.ndarray) -> np.ndarray:
+def centred(scores: np.ndarray) -> np.ndarray:
+    """Each row's scores minus that row's mean."""
     return scores - scores.mean(axis=1, keepdims=True)
+
+
+def log_probabilities(probabilities: np.ndarray) -> np.ndarray:
+    """The MLP's probabilities as scores: logs, floored so a zero stays finite."""
+    return np.log(np.clip(probabilities, 1e-9, None))
 
 
 def combine_scores(svm_scores: np.ndarray, mlp_scores: np.ndarray,
                    semantic: SemanticPart) -> np.ndarray:
     """The SVM's and the embedding MLP's scores, each at unit spread, mixed."""
-    return (_centred(svm_scores) / semantic.svm_spread
-            + MLP_WEIGHT * _centred(mlp_scores) / semantic.mlp_spread)
+    return (centred(svm_scores) / semantic.svm_spread
+            + MLP_WEIGHT * centred(mlp_scores) / semantic.mlp_spread)
 
 
 def as_matrix(scores: np.ndarray) -> np.ndarray:
@@ -219,7 +225,7 @@ class IntentClassifier:
                                "embeddings: attach() the encoder before predicting")
         embeddings = self.encoder.encode(list(texts))
         svm_scores += (EMBEDDING_SCALE * embeddings.astype(np.float64)) @ self.scorer.rest
-        mlp_scores = np.log(np.clip(self.semantic.mlp.predict_proba(embeddings), 1e-9, None))
+        mlp_scores = log_probabilities(self.semantic.mlp.predict_proba(embeddings))
         return combine_scores(as_matrix(svm_scores), mlp_scores, self.semantic)
 
     def predict_many(self, texts: Sequence[str], *, alternatives: int = 3) -> list[IntentPrediction]:

@@ -41,8 +41,10 @@ from agents.intent import (
     LinearTextScorer,
     SemanticPart,
     as_matrix,
+    centred,
     char_ngrams,
     combine_scores,
+    log_probabilities,
     stemmed_terms,
 )
 
@@ -70,7 +72,7 @@ def _mlp() -> MLPClassifier:
 
 
 def _spread(scores: np.ndarray) -> float:
-    return float((scores - scores.mean(axis=1, keepdims=True)).std()) or 1.0
+    return float(centred(scores).std()) or 1.0
 
 
 def _fit_temperature(scores: np.ndarray, gold: np.ndarray) -> float:
@@ -150,9 +152,8 @@ def train(
     if encoder is not None:
         with warnings.catch_warnings():  # small packs stop before converging: fine
             warnings.simplefilter("ignore", ConvergenceWarning)
-            mlp_held_out = np.log(np.clip(cross_val_predict(
-                _mlp(), embeddings, y, cv=cv, method="predict_proba", n_jobs=n_jobs
-            ), 1e-9, None))
+            mlp_held_out = log_probabilities(cross_val_predict(
+                _mlp(), embeddings, y, cv=cv, method="predict_proba", n_jobs=n_jobs))
             mlp = _mlp().fit(embeddings, y)
         semantic = SemanticPart(encoder.identity, mlp, _spread(held_out), _spread(mlp_held_out))
         held_out = combine_scores(held_out, mlp_held_out, semantic)

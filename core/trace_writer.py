@@ -37,8 +37,8 @@ class PendingTrace:
 class TraceWriter:
     def __init__(self, sessions: sessionmaker[Session], *, interval_s: float = 0.25,
                  max_queue: int = 20_000, max_batch: int = 1000):
-        self.sessions = sessions
-        self._turn_writes = turn_writes(bound_engine(sessions))
+        self._database = bound_engine(sessions)
+        self._turn_writes = turn_writes(self._database)
         self.interval_s = interval_s
         self.max_batch = max_batch
         self.dropped = 0
@@ -88,5 +88,5 @@ class TraceWriter:
             )
             traces.append(trace)
             spans.extend(turn_spans)
-        with self._turn_writes, self.sessions.begin() as session:
-            chat_store.add_traces(session, traces, spans)
+        with self._turn_writes, self._database.begin() as connection:
+            chat_store.add_traces(connection, traces, spans)
