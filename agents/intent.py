@@ -24,10 +24,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import joblib
 import numpy as np
 import Stemmer
 from scipy.special import softmax
@@ -203,14 +201,6 @@ class IntentClassifier:
     def __getstate__(self) -> dict:
         return self.__dict__ | {"encoder": None}  # never pickle the torch model: `attach` it
 
-    @classmethod
-    def train(cls, examples: Sequence[tuple[str, str]], **options: Any) -> IntentClassifier:
-        """Train on (text, label) pairs: see `agents.intent_training.train` (imported here,
-        so only a process that trains loads scikit-learn)."""
-        from agents.intent_training import train
-
-        return train(examples, **options)
-
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Raw scores, one row per text and one column per label.
 
@@ -262,34 +252,3 @@ def training_hash(examples: Sequence[tuple[str, str]], **options: object) -> str
     for text, label in examples:
         digest.update(json.dumps([text, label]).encode())
     return digest.hexdigest()[:24]
-
-
-def train_cached(
-    examples: Sequence[tuple[str, str]], cache_dir: Path, *,
-    encoder: SentenceEncoder | None = None, **options: object
-) -> IntentClassifier:
-    """Load the model trained on exactly these examples, or train and cache it.
-
-    With `encoder` the key also holds the encoder's identity, and the loaded model gets
-    the encoder attached (the cache file never contains it).
-    """
-    if encoder is not None:
-        key = training_hash(examples, embeddings=f"{SEMANTIC_VERSION}:{encoder.identity}",
-                            **options)
-    else:
-        key = training_hash(examples, **options)
-    path = cache_dir / f"intent-{key}.joblib"
-    if path.exists():
-        try:
-            return joblib.load(path).attach(encoder)
-        except Exception:  # noqa: BLE001 - a corrupt or incompatible cache is rebuilt, never fatal
-            path.unlink(missing_ok=True)
-    model = IntentClassifier.train(examples, encoder=encoder, **options)  # type: ignore[arg-type]
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    joblib.dump(model, tmp)
-    tmp.replace(path)
-    for stale in cache_dir.glob("intent-*.joblib"):  # models of older data are never used again
-        if stale != path:
-            stale.unlink(missing_ok=True)
-    return model

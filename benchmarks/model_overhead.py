@@ -23,9 +23,9 @@ import numpy as np
 
 from benchmarks.fake_openai import FakeOpenAI
 from core.config import Settings, get_settings
-from core.engine import Engine, memory_checkpointer
-from core.llm import model_writer
-from core.workflow import compile_workflow
+from core.engine.answer_model import model_writer
+from core.engine.engine import Engine, memory_checkpointer
+from core.engine.workflow import compile_workflow
 
 REPLY = ("Most cards arrive within five working days of ordering them, and you can follow "
          "the delivery in the app [1]. If it has not come after ten days, tell us [1].")

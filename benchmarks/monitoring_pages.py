@@ -19,11 +19,11 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core.auth import Principal, add_user
 from core.config import PROJECT_DIR, get_settings
-from core.engine import Engine, memory_checkpointer
+from core.engine.engine import Engine, memory_checkpointer
+from core.monitoring.seed_turns import seed_turns
 from core.runtime import Runtime
-from core.seed_turns import seed_turns
+from core.security.auth import Principal, add_user
 from ui import runtime as ui_runtime
 
 PAGES = {

@@ -36,8 +36,8 @@ def seed_conversation(state_dir: Path, model_dir: Path, messages: int) -> str:
     with runtime.sessions() as session:
         from sqlalchemy import select
 
-        from core.auth import principal_of
-        from core.models import User
+        from core.security.auth import principal_of
+        from core.storage.models import User
 
         alice = principal_of(session.scalar(select(User).where(User.username == "alice")))
     title = "Earlier questions"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 
-from core.masking import mask_pii
+from core.tracing.masking import mask_pii
 
 
 class MaskingFilter(logging.Filter):

@@ -16,28 +16,30 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.accounts import AccountService
-from core.answer_cache import SharedAnswerCache
-from core.audit import AuditService
-from core.auth import Principal, add_user, principal_of
-from core.chat import ChatService
 from core.config import Settings, get_settings
-from core.crypto import encrypting_serializer, keyring_of
-from core.db import make_sessions, open_database
-from core.engine import Engine
+from core.conversations.privacy import PrivacyService
+from core.conversations.service import ChatService
+from core.engine.answer_cache import SharedAnswerCache
+from core.engine.engine import Engine
 from core.events import EventBus
-from core.langsmith_export import flush as flush_langsmith
-from core.langsmith_export import load_pseudonym_secret
-from core.masking import configure as configure_masking
-from core.models import User
 from core.monitoring.monitor import Monitor
 from core.monitoring.service import MonitoringService
-from core.privacy import PrivacyService
-from core.ratelimit import ChatRateLimiter, LoginThrottle
 from core.redis_link import RedisLink
-from core.trace_writer import TraceWriter
-from core.user_admin import UserAdminService
-from core.user_sessions import SessionPolicy, SessionService
+from core.security.accounts import AccountService
+from core.security.audit import AuditService
+from core.security.auth import Principal, add_user, principal_of
+from core.security.browser_sessions import SessionPolicy, SessionService
+from core.security.keystore import keyring_for_migration, open_keyring
+from core.security.rate_limits import ChatRateLimiter, LoginThrottle
+from core.security.user_admin import UserAdminService
+from core.storage.database import make_engine, make_sessions
+from core.storage.encryption import encrypting_serializer, keyring_of
+from core.storage.migrate import upgrade
+from core.storage.models import User
+from core.tracing.langsmith_export import flush as flush_langsmith
+from core.tracing.langsmith_export import load_pseudonym_secret
+from core.tracing.masking import configure as configure_masking
+from core.tracing.writer import TraceWriter
 
 
 @dataclass
@@ -118,6 +120,14 @@ class Runtime:
             if user is None:
                 user = add_user(session, username, secrets.token_urlsafe(24), "customer")
             return principal_of(user)
+
+
+def open_database(settings: Settings) -> DbEngine:
+    """The configured database, migrated to the latest schema, its encryption keys checked."""
+    db = make_engine(settings)
+    upgrade(db, keyring=lambda: keyring_for_migration(settings))
+    open_keyring(settings, db)
+    return db
 
 
 def _announce_breaker(events: EventBus):

@@ -3,7 +3,7 @@ rotations and purges: who, what, when and from where."""
 
 import streamlit as st
 
-from core.audit import ACTIONS
+from core.security.audit import ACTIONS
 from ui.runtime import get_runtime
 from ui.session import require_permission
 

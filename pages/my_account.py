@@ -4,7 +4,7 @@ import json
 
 import streamlit as st
 
-from core.auth import AuthError
+from core.security.auth import AuthError
 from ui.runtime import get_runtime
 from ui.session import TOKEN_KEY, client_address, require_permission
 

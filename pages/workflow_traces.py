@@ -5,8 +5,8 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from core.models import utcnow
 from core.monitoring.traces import TurnFilter
+from core.storage.models import utcnow
 from ui import charts
 from ui.runtime import get_runtime
 from ui.session import require_permission

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.config import PROJECT_DIR, Settings
-from core.engine import Engine, memory_checkpointer
+from core.engine.engine import Engine, memory_checkpointer
 
 BANKING77 = PROJECT_DIR.parent / "shared" / "data" / "banking77"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

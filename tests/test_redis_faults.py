@@ -13,17 +13,17 @@ import pytest
 import redis
 from langgraph.checkpoint.memory import InMemorySaver
 
-from core.answer_cache import SharedAnswerCache
-from core.auth import add_user, principal_of
-from core.crypto import encrypting_serializer, keyring_of
-from core.engine import Engine
+from core.engine.answer_cache import SharedAnswerCache
+from core.engine.engine import Engine
+from core.engine.workflow import Agents, compile_workflow
 from core.events import EventBus
 from core.monitoring.monitor import Monitor
 from core.monitoring.rules import RULES_BY_NAME
 from core.redis_link import RedisLink
 from core.runtime import Runtime
-from core.user_admin import CLI_ADMIN
-from core.workflow import Agents, compile_workflow
+from core.security.auth import add_user, principal_of
+from core.security.user_admin import CLI_ADMIN
+from core.storage.encryption import encrypting_serializer, keyring_of
 from tests.conftest import IN_CI
 
 

@@ -7,10 +7,10 @@ import logging
 
 import streamlit as st
 
-from core.auth import Principal
-from core.chat import ChatService, ConversationNotFound, TranscriptEntry
-from core.ratelimit import RateLimited
-from core.validation import InvalidMessage
+from core.conversations.service import ChatService, ConversationNotFound, TranscriptEntry
+from core.conversations.validation import InvalidMessage
+from core.security.auth import Principal
+from core.security.rate_limits import RateLimited
 from ui.text import literal
 
 CONVERSATION_KEY = "conversation_id"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.auth import AuthError
-from core.ratelimit import RateLimited
+from core.security.auth import AuthError
+from core.security.rate_limits import RateLimited
 from ui.runtime import get_runtime
 from ui.session import client_address, log_in, take_notice
 

@@ -1,6 +1,6 @@
 """Who is logged in, and the guard every page calls first.
 
-A login starts a server-side session (`core.user_sessions`): the token is kept in this
+A login starts a server-side session (`core.security.browser_sessions`): the token is kept in this
 browser tab's session state and, through `ui.session_routes`, in an HttpOnly cookie, so
 a reload stays logged in. Every run re-checks the session, so an idle or absolute
 timeout, a logout elsewhere, a disabled account or a password change takes effect on the
@@ -17,8 +17,8 @@ import json
 
 import streamlit as st
 
-from core.auth import Principal
-from core.user_sessions import COOKIE_HANDOFF, COOKIE_NAME, SessionEnded, client_from
+from core.security.auth import Principal
+from core.security.browser_sessions import COOKIE_HANDOFF, COOKIE_NAME, SessionEnded, client_from
 from ui.runtime import get_runtime
 
 USER_KEY = "principal"

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from core.config import get_settings
-from core.user_sessions import COOKIE_HANDOFF, COOKIE_NAME
+from core.security.browser_sessions import COOKIE_HANDOFF, COOKIE_NAME
 
 
 async def _session_cookie(request: Request) -> Response:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import Alert, AlertThreshold, utcnow
 from core.monitoring.rules import DEFAULT_RULES, AlertRule
+from core.storage.models import Alert, AlertThreshold, utcnow
 
 OPEN = ("firing", "acknowledged")
 

@@ -22,12 +22,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.events import EventBus
-from core.models import Alert, AuditEvent, MetricSample, utcnow
 from core.monitoring import alert_book
 from core.monitoring.rules import RuleState, evaluate
 from core.monitoring.stats import model_stats, overview
 from core.monitoring.windows import window_ending
 from core.redis_link import RedisLink
+from core.storage.models import Alert, AuditEvent, MetricSample, utcnow
 
 log = logging.getLogger("concierge.monitor")
 LEADER_KEY = "concierge:monitor:leader"

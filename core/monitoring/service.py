@@ -12,15 +12,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import audit
-from core.auth import NotAllowed, Principal, require
-from core.engine import Engine
+from core.engine.engine import Engine
 from core.events import Event, EventBus
-from core.langsmith_export import langsmith_run_url
-from core.models import Alert, Conversation, MetricSample, User, utcnow
 from core.monitoring import alert_book, stats, traces
 from core.monitoring.rules import RULES_BY_NAME, AlertRule
 from core.monitoring.windows import BUCKETS, WINDOWS, Window, window_ending
+from core.security import audit
+from core.security.auth import NotAllowed, Principal, require
+from core.storage.models import Alert, Conversation, MetricSample, User, utcnow
+from core.tracing.langsmith_export import langsmith_run_url
 
 # NotAllowed is re-exported: callers catch it from here.
 __all__ = ["AgentHealth", "MonitoringService", "NotAllowed", "StatisticsReport"]

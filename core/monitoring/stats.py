@@ -14,9 +14,9 @@ from sqlalchemy import Integer, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from agents.intent import OUT_OF_SCOPE
-from core.models import Feedback, Span, Turn
 from core.monitoring.sql import epoch_seconds
 from core.monitoring.windows import Window, percentiles, share
+from core.storage.models import Feedback, Span, Turn
 
 SAMPLE_SIZE = 20_000
 """Values read per percentile computation, at most (about)."""

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from core.masking import mask_pii
-from core.models import Conversation, Message, Span, Turn, TurnTrace, User
+from core.storage.models import Conversation, Message, Span, Turn, TurnTrace, User
+from core.tracing.masking import mask_pii
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ import pytest
 
 from agents.embeddings import available, load_encoder
 from agents.intent import IntentClassifier
+from agents.intent_training import train as train_intents
 from agents.retrieval import Article, KnowledgeRetriever
 from core.config import PROJECT_DIR, Settings
-from core.datapack import load_datapack
+from core.engine.datapack import load_datapack
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -54,13 +55,13 @@ def test_nothing_imports_torch_without_embeddings() -> None:
     out = run_python("""
         import sys
         import agents.intent, agents.retrieval, agents.embeddings
-        import core.engine, core.evaluation, core.cli
+        import core.engine.engine, core.engine.evaluation, core.cli
         from agents.embeddings import load_encoder
-        from agents.intent import IntentClassifier
+        from agents.intent_training import train as train_intents
         assert load_encoder("off") is None
         examples = [(f"card {w} arrive", "card_arrival") for w in "abcdef"]
         examples += [(f"pin {w} blocked", "pin_blocked") for w in "abcdef"]
-        IntentClassifier.train(examples).predict("card q arrive")
+        train_intents(examples).predict("card q arrive")
         print(sorted(m for m in ("torch", "transformers", "sentence_transformers")
                      if m in sys.modules))
     """, CONCIERGE_EMBEDDINGS="off")
@@ -118,8 +119,8 @@ def test_embeddings_improve_intents_on_unseen_wording(pack) -> None:
         ("can i pay with my phone at the till", "apple_pay_or_google_pay"),
         ("get me a real person", "human_agent"),
     ]
-    words = IntentClassifier.train(pack.examples)
-    semantic = IntentClassifier.train(pack.examples, encoder=encoder)
+    words = train_intents(pack.examples)
+    semantic = train_intents(pack.examples, encoder=encoder)
     assert semantic.embeddings == encoder.identity and words.embeddings is None
 
     def hits(model: IntentClassifier) -> int:
@@ -131,7 +132,7 @@ def test_embeddings_improve_intents_on_unseen_wording(pack) -> None:
 
 def test_cached_model_holds_no_torch_and_gets_the_encoder_back(tmp_path) -> None:
     encoder = need_encoder()
-    from agents.intent import train_cached
+    from agents.intent_cache import train_cached
 
     examples = [(f"card {w} arrive", "card_arrival") for w in "abcdef"]
     examples += [(f"pin {w} blocked", "pin_blocked") for w in "abcdef"]
@@ -183,7 +184,7 @@ def test_hybrid_retrieval_on_the_demo_pack(pack) -> None:
 def test_the_engine_uses_embeddings_when_on(tmp_path) -> None:
     need_encoder()
     from core.config import Settings
-    from core.engine import Engine, memory_checkpointer
+    from core.engine.engine import Engine, memory_checkpointer
 
     engine = Engine.load(Settings(state_dir=tmp_path, embeddings="auto"),
                          checkpointer=memory_checkpointer())

@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.intent import OUT_OF_SCOPE, IntentClassifier, char_ngrams, normalise, train_cached
+from agents.intent import OUT_OF_SCOPE, IntentClassifier, char_ngrams, normalise
+from agents.intent_cache import train_cached
 from agents.intent_training import _svm, choose_threshold, features, scorer_from
+from agents.intent_training import train as train_intents
 
 # Written for this test; none of these sentences is in the data pack.
 MESSAGES = [
@@ -68,7 +70,7 @@ def test_oos_rows_tune_the_threshold_but_are_not_a_class() -> None:
     examples = [(f"card {w} arrive", "card_arrival") for w in "abcdefgh"]
     examples += [(f"pin {w} blocked", "pin_blocked") for w in "abcdefgh"]
     examples += [(f"weather {w} today", "oos") for w in "abcdefgh"]
-    model = IntentClassifier.train(examples, oos_label="oos")
+    model = train_intents(examples, oos_label="oos")
     assert model.labels == ["card_arrival", "pin_blocked"]
     assert 0.0 < model.threshold <= 1.0
 
@@ -82,7 +84,7 @@ def test_trained_model_is_cached_by_data_hash(tmp_path, monkeypatch) -> None:
     def no_training(*args, **kwargs):
         raise AssertionError("retrained although the data did not change")
 
-    monkeypatch.setattr(IntentClassifier, "train", no_training)
+    monkeypatch.setattr("agents.intent_training.train", no_training)
     again = train_cached(examples, tmp_path)
     assert again.threshold == first.threshold and again.labels == first.labels
     with pytest.raises(AssertionError):
@@ -115,7 +117,7 @@ def test_scorer_equals_the_fitted_pipeline(engine) -> None:
 def test_a_two_intent_model_predicts_either_intent() -> None:
     examples = [(f"card {w} arrive", "card_arrival") for w in "abcdef"]
     examples += [(f"pin {w} blocked", "pin_blocked") for w in "abcdef"]
-    model = IntentClassifier.train(examples)
+    model = train_intents(examples)
     assert model.predict("card q arrive").best_guess == "card_arrival"
     assert model.predict("pin q blocked").best_guess == "pin_blocked"
 
@@ -129,7 +131,7 @@ def test_a_cached_model_predicts_without_importing_scikit_learn(tmp_path) -> Non
     code = textwrap.dedent(f"""
         import sys
         from pathlib import Path
-        from agents.intent import train_cached
+        from agents.intent_cache import train_cached
         examples = {examples!r}
         model = train_cached(examples, Path({str(tmp_path)!r}))
         print(model.predict("pin q blocked").best_guess)

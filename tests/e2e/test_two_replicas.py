@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 
-from core.crypto import generate_key
+from core.storage.encryption import generate_key
 from tests.conftest import IN_CI, REDIS_TEST_URL, create_test_database, drop_test_database
 from tests.e2e.conftest import Server, _need_chromium, log_in, start_server, stop_server
 

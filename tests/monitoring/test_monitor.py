@@ -8,11 +8,12 @@ import time
 import pytest
 from sqlalchemy import select
 
-from core.db import make_sessions, open_database
-from core.models import Alert, AuditEvent, MetricSample
 from core.monitoring import alert_book
 from core.monitoring.monitor import Monitor
 from core.monitoring.rules import RULES_BY_NAME
+from core.runtime import open_database
+from core.storage.database import make_sessions
+from core.storage.models import Alert, AuditEvent, MetricSample
 from tests.monitoring.capture_server import CaptureServer
 
 

@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-from core.auth import Principal
-from core.db import make_sessions, open_database
-from core.models import Conversation, Feedback, Message, Span, Turn, User, utcnow
 from core.monitoring import stats
 from core.monitoring.service import MonitoringService, NotAllowed
 from core.monitoring.traces import TurnFilter
 from core.monitoring.windows import Window, percentiles, share, window_ending
+from core.runtime import open_database
+from core.security.auth import Principal
+from core.storage.database import make_sessions
+from core.storage.models import Conversation, Feedback, Message, Span, Turn, User, utcnow
 
 NOW = datetime(2026, 11, 24, 12, 0, 0)
 

@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text, update
 
-from core.auth import AuthError, add_user, password_problem, principal_of
-from core.models import AuditEvent, Conversation, Message, Span, User, UserSession, utcnow
-from core.ratelimit import RateLimited
 from core.runtime import Runtime
-from core.user_admin import CLI_ADMIN
-from core.user_sessions import SessionEnded
+from core.security.auth import AuthError, add_user, password_problem, principal_of
+from core.security.browser_sessions import SessionEnded
+from core.security.rate_limits import RateLimited
+from core.security.user_admin import CLI_ADMIN
+from core.storage.models import AuditEvent, Conversation, Message, Span, User, UserSession, utcnow
 
 PASSWORD = "harbour-lantern-quietly-7"
 LONGEST = "velvet-harbour-quietly-copper-mosaic-lantern-orchid-saffron-tide"
@@ -263,7 +263,7 @@ def test_purge_from_the_command_line_needs_a_retention(settings) -> None:
 
 
 def test_the_client_behind_a_trusted_load_balancer_is_the_forwarded_address() -> None:
-    from core.user_sessions import client_from
+    from core.security.browser_sessions import client_from
 
     headers = {"X-Forwarded-For": "203.0.113.7, 10.0.0.2", "Host": "chat.example"}
     assert client_from("10.0.0.2", headers, trust_proxy=True) == "203.0.113.7"

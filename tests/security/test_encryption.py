@@ -11,14 +11,13 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import create_engine, inspect, text
 
-from core.auth import Principal, add_user, principal_of
 from core.config import PROJECT_DIR, Settings
-from core.crypto import EncryptionKeyError, Keyring, generate_key, read_key_file
-from core.db import open_database
-from core.engine import Engine, database_checkpointer
-from core.keystore import rotate_keys
-from core.runtime import Runtime
-from core.workflow import compile_workflow
+from core.engine.engine import Engine, database_checkpointer
+from core.engine.workflow import compile_workflow
+from core.runtime import Runtime, open_database
+from core.security.auth import Principal, add_user, principal_of
+from core.security.keystore import rotate_keys
+from core.storage.encryption import EncryptionKeyError, Keyring, generate_key, read_key_file
 
 SECRET_WORDS = ("marmalade-zephyr", "quokka-lighthouse")
 MESSAGES = (
@@ -29,7 +28,7 @@ MESSAGES = (
 
 def _runtime_with_disk_checkpoints(settings: Settings, engine: Engine) -> Runtime:
     """A runtime whose checkpoints are stored in the database (SQLite file or PostgreSQL)."""
-    from core.crypto import keyring_of
+    from core.storage.encryption import keyring_of
 
     saver = database_checkpointer(settings, keyring_of(open_database(settings)))
     disk_engine = Engine(engine.pack, engine.agents, compile_workflow(engine.agents, saver), 0.0)

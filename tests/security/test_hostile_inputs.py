@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core.auth import Principal
-from core.chat import ConversationNotFound
 from core.config import Settings
-from core.models import Conversation, Feedback, Message, Turn, TurnTrace
+from core.conversations.service import ConversationNotFound
+from core.conversations.validation import InvalidMessage
 from core.runtime import Runtime
-from core.validation import InvalidMessage
+from core.security.auth import Principal
+from core.storage.models import Conversation, Feedback, Message, Turn, TurnTrace
 from tests.security.hostile_inputs import HOSTILE_INPUTS, LIMIT, MAY_REJECT, MUST_REJECT
 
 IDS = [case_id for case_id, _ in HOSTILE_INPUTS]
@@ -38,7 +38,7 @@ def runtime(tmp_path_factory: pytest.TempPathFactory, model_dir: Path, engine) -
 
 
 def stored_form(value: object) -> str:
-    """What the service promises to store for an accepted message (core/validation.py)."""
+    """What the service promises to store for an accepted message (core/conversations/validation.py)."""
     text = value.decode("utf-8") if isinstance(value, bytes) else value
     assert isinstance(text, str)
     return text.replace("\r\n", "\n").replace("\r", "\n").strip()

@@ -7,8 +7,8 @@ import logging
 
 from sqlalchemy import text
 
-from core.db import open_database
 from core.log_setup import MaskingFilter
+from core.runtime import open_database
 
 
 def test_log_lines_and_tracebacks_are_masked() -> None:
@@ -45,7 +45,7 @@ def test_database_errors_leave_statement_parameters_out(settings) -> None:
 
 
 def test_masking_can_be_turned_off_and_cards_must_pass_luhn() -> None:
-    from core.masking import configure, mask_pii
+    from core.tracing.masking import configure, mask_pii
 
     assert mask_pii("card 4111 1111 1111 1111") == "card [card]"
     assert "[card]" not in mask_pii("order 4111 1111 1111 1112")  # not a card number

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from core.auth import ROLES, NotAllowed, Principal, add_user, has_permission, principal_of
 from core.config import Settings
 from core.monitoring.traces import TurnFilter
 from core.runtime import Runtime
+from core.security.auth import ROLES, NotAllowed, Principal, add_user, has_permission, principal_of
 
 PASSWORD = "harbour-lantern-quietly-7"
 

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from core.ratelimit import ChatRateLimiter, LoginThrottle, RateLimited
 from core.redis_link import RedisLink
+from core.security.rate_limits import ChatRateLimiter, LoginThrottle, RateLimited
 
 
 def test_failed_logins_on_one_replica_throttle_the_other(redis_url) -> None:

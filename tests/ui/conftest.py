@@ -14,7 +14,7 @@ PASSWORD = "harbour-lantern-quietly-7"
 def runtime(settings, engine, monkeypatch) -> Runtime:
     rt = Runtime.start(settings, engine=engine)
     with rt.sessions.begin() as session:
-        from core.auth import add_user
+        from core.security.auth import add_user
 
         for name, role in (("alice", "customer"), ("sam", "supervisor"), ("ada", "admin")):
             add_user(session, name, PASSWORD, role)

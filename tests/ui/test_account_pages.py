@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from core.models import Conversation
+from core.storage.models import Conversation
 from tests.ui.test_app import PASSWORD, app, log_in
 
 NEW_PASSWORD = "glimmer-quartz-otter-meadow"

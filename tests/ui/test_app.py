@@ -7,7 +7,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from core.config import PROJECT_DIR
-from core.models import Feedback
+from core.storage.models import Feedback
 
 PASSWORD = "harbour-lantern-quietly-7"
 MONITORING_PAGES = ["pages/agent_statistics.py", "pages/workflow_traces.py", "pages/system_alerts.py"]
@@ -156,7 +156,7 @@ def test_talk_to_a_person_records_a_handoff(runtime) -> None:
 
 
 def test_an_unanswered_message_can_be_answered_from_the_chat(runtime) -> None:
-    from core import chat_store
+    from core.conversations import store as chat_store
 
     alice = runtime.accounts.log_in("alice", PASSWORD)
     conversation_id = runtime.chat.start_conversation(alice, "interrupted")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core.models import Alert, AlertThreshold
 from core.monitoring.monitor import Monitor
+from core.storage.models import Alert, AlertThreshold
 from tests.ui.test_app import app, log_in
 
 

@@ -1,0 +1,45 @@
+"""`concierge bench engine|load|soak`: latency, load and memory figures as JSON."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.cli.common import CliError, print_result
+from core.config import get_settings
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    if args.turns is not None and args.turns < 1 or args.concurrency < 1 \
+            or args.conversations < 1 or args.turns_each < 1:
+        raise CliError("--turns, --concurrency, --conversations and --turns-each must be at least 1")
+    settings = get_settings()
+    if args.target == "engine":
+        from core.cli.bench_engine import bench_engine
+
+        print_result(bench_engine(settings, args.turns or 200, args.concurrency), args.json)
+        return
+    from core.cli import bench_load as load
+
+    embedded = settings.model_copy(update={"database_url": None, "redis_url": None})
+    if args.target == "load":
+        runs = [load.load(settings, args.conversations, args.turns_each)]
+        if args.compare_sqlite and (settings.database_url or settings.redis_url):
+            runs.append(load.load(embedded, args.conversations, args.turns_each))
+    else:
+        runs = [load.soak(settings, args.turns or 10_000)]
+    print_result({"runs": runs}, args.json)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    bench = sub.add_parser("bench", help="latency of full turns against a bare graph")
+    bench.add_argument("target", choices=["engine", "load", "soak"],
+                       help="engine: turns vs a bare graph; load: concurrent conversations on the "
+                            "configured backends; soak: memory over many turns")
+    bench.add_argument("--turns", type=int, help="engine: 200; soak: 10000")
+    bench.add_argument("--conversations", type=int, default=50, help="load")
+    bench.add_argument("--turns-each", type=int, default=20, help="load")
+    bench.add_argument("--compare-sqlite", action="store_true",
+                       help="load: also run on the embedded default in the same command")
+    bench.add_argument("--concurrency", type=int, default=4)
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(func=cmd_bench)

@@ -1,0 +1,56 @@
+"""`concierge monitor` and `concierge seed turns`: the system monitor and synthetic load for the supervisor pages."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from core.cli.common import CliError, open_sessions, print_result
+from core.config import get_settings
+
+
+def cmd_monitor(args: argparse.Namespace) -> None:
+    import threading
+
+    from core.events import EventBus
+    from core.monitoring.monitor import Monitor
+    from core.redis_link import RedisLink
+
+    settings = get_settings()
+    link = RedisLink(settings.redis_url)
+    monitor = Monitor(open_sessions(settings), disk_path=settings.state_dir,
+                      consecutive=settings.alert_consecutive,
+                      webhook_url=settings.alert_webhook_url, link=link, events=EventBus(link),
+                      lease_s=max(3 * settings.monitor_interval_s, 2.0))
+    if args.once:
+        time.sleep(1.0)  # psutil's CPU reading needs an interval to measure over
+        events = monitor.tick()
+        print_result({"readings": monitor.last_readings, "events": [
+            {"event": e, "rule": a.rule, "message": a.message} for e, a in events]}, args.json)
+        return
+    print(f"Monitoring every {settings.monitor_interval_s:g} s; Ctrl-C to stop.", file=sys.stderr)
+    monitor.run(settings.monitor_interval_s, threading.Event())
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    from core.monitoring.seed_turns import seed_turns
+
+    if args.turns < 1 or args.days <= 0:
+        raise CliError("--turns must be at least 1 and --days above 0")
+    print_result(seed_turns(open_sessions(get_settings()), args.turns, days=args.days),
+           args.json)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    monitor = sub.add_parser("monitor", help="sample the host and check alert rules, forever")
+    monitor.add_argument("--once", action="store_true", help="one sample and check, then exit")
+    monitor.add_argument("--json", action="store_true")
+    monitor.set_defaults(func=cmd_monitor)
+
+    seed = sub.add_parser("seed", help="store synthetic turns (to try the monitoring pages at scale)")
+    seed.add_argument("target", choices=["turns"])
+    seed.add_argument("--turns", type=int, default=100_000)
+    seed.add_argument("--days", type=float, default=7.0)
+    seed.add_argument("--json", action="store_true")
+    seed.set_defaults(func=cmd_seed)

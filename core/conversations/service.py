@@ -1,0 +1,382 @@
+"""ChatService: validate -> store the question -> run the workflow -> store the reply.
+
+The customer's message is committed before the workflow runs, so a crash mid-turn
+leaves it on record as unanswered (a customer message without a turn). Whatever the workflow does, the
+customer gets a reply: a failure becomes a polite apology and the turn is stored with
+its error. Every call checks the caller's permission and conversation ownership.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy import Engine as Database
+from sqlalchemy.orm import Session, sessionmaker
+
+from agents.answer import APOLOGY_REPLY
+from core.conversations import store as chat_store
+from core.conversations.validation import clean_message
+from core.engine.engine import Engine
+from core.events import EventBus
+from core.security.auth import NotAllowed, Principal, require
+from core.security.rate_limits import ChatRateLimiter
+from core.storage.database import bound_engine, turn_writes
+from core.storage.models import Conversation, Feedback, Message, Turn, utcnow
+from core.storage.retry import on_connection_loss
+from core.tracing.langsmith_export import turn_exporter, user_pseudonym
+from core.tracing.spans import SpanRecorder
+from core.tracing.writer import PendingTrace, TraceWriter
+
+# NotAllowed is re-exported: callers catch it from here.
+__all__ = ["ChatReply", "ChatService", "ConversationNotFound", "NotAllowed", "TranscriptEntry",
+           "TurnStream"]
+
+_TURN_WORKERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="turn")
+_STREAMED_TURNS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="streamed-turn")
+_END = object()
+_NOT_FOUND = "That conversation doesn't exist or isn't yours."
+
+
+class ConversationNotFound(LookupError):
+    """No such conversation for this customer (also said for other customers' ids)."""
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """The outcome of one turn, as the page and the CLI show it."""
+
+    text: str
+    intent: str | None
+    confidence: float | None
+    route: str
+    sources: list[dict] = field(default_factory=list)
+    latency_ms: float = 0.0
+    conversation_id: int = 0
+    turn_id: int = 0
+    status: str = "ok"
+    created_at: datetime | None = None
+    answered_by: str = "offline"
+    """`model` when the configured model wrote it; `fallback` or `paused` when it could not."""
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    """One stored message, with its turn's details when it is a reply."""
+
+    role: str
+    text: str
+    answered: bool
+    """False for a customer message the assistant never answered (e.g. a crash mid-turn)."""
+    turn_id: int | None = None
+    sources: list[dict] = field(default_factory=list)
+    intent: str | None = None
+    confidence: float | None = None
+    feedback: int | None = None
+
+
+class TurnStream:
+    """A turn whose reply is being written: iterate for its text as it comes, then read
+    `reply` (the stored reply, whose text is final: it supersedes what was streamed when
+    a model failed half-way and the offline answer replaced it)."""
+
+    def __init__(self, conversation_id: int, future: Future[ChatReply], chunks: queue.Queue):
+        self.conversation_id = conversation_id
+        self._future = future
+        self._chunks = chunks
+        future.add_done_callback(lambda _: chunks.put(_END))
+
+    def __iter__(self) -> Iterator[str]:
+        streamed = False
+        while (chunk := self._chunks.get()) is not _END:
+            streamed = True
+            yield chunk
+        if not streamed:  # replies that are not written piece by piece (small talk, errors)
+            yield self.reply.text
+
+    @property
+    def reply(self) -> ChatReply:
+        """The stored reply (waits for it); raises what the turn raised."""
+        return self._future.result()
+
+
+class ChatService:
+    def __init__(
+        self,
+        engine: Engine,
+        sessions: sessionmaker[Session],
+        *,
+        max_message_chars: int = 2000,
+        limiter: ChatRateLimiter | None = None,
+        turn_timeout_s: float = 20.0,
+        trace_writer: TraceWriter | None = None,
+        pseudonym_secret: bytes = b"",
+        events: EventBus | None = None,
+    ):
+        self.engine = engine
+        self.sessions = sessions
+        self._database: Database = bound_engine(sessions)
+        """The sessions' database: a turn's two transactions run on a plain Connection
+        (no Session to set up and tear down on the hot path)."""
+        self._turn_writes = turn_writes(self._database)
+        """Taken first come, first served on SQLite (see core.storage.fair_lock)."""
+        self.max_message_chars = max_message_chars
+        self.limiter = limiter
+        self.turn_timeout_s = turn_timeout_s
+        self.trace_writer = trace_writer
+        self.tracing = trace_writer is not None
+        """Record each turn's spans (the workflow traces page reads them)."""
+        self.pseudonym_secret = pseudonym_secret
+        self.events = events
+        self._owners: dict[int, tuple[int, str]] = {}
+
+    @on_connection_loss
+    def start_conversation(self, user: Principal, title: str = "New conversation") -> int:
+        require(user, "chat:use")
+        with self.sessions.begin() as session:
+            conversation = Conversation(
+                user_id=user.id, title=title[:120], thread_id=uuid.uuid4().hex
+            )
+            session.add(conversation)
+            session.flush()
+            return conversation.id
+
+    def send(self, user: Principal, conversation_id: int | None, text: object) -> ChatReply:
+        """One turn. Raises InvalidMessage, RateLimited, NotAllowed or ConversationNotFound."""
+        return self._answer(user, *self._accept(user, conversation_id, text))
+
+    def stream(self, user: Principal, conversation_id: int | None, text: object) -> TurnStream:
+        """`send`, with the reply streamed as it is written. Bad input raises here, before
+        anything is stored, exactly as in `send`."""
+        accepted = self._accept(user, conversation_id, text)
+        chunks: queue.Queue = queue.Queue()
+        future = _STREAMED_TURNS.submit(self._answer, user, *accepted, chunks.put)
+        return TurnStream(accepted[0], future, chunks)
+
+    def _accept(self, user: Principal, conversation_id: int | None,
+                text: object) -> tuple[int, str, int, str]:
+        """Checks, then the stored question: (conversation, thread, question id, clean text)."""
+        require(user, "chat:use")
+        text = clean_message(text, max_chars=self.max_message_chars)
+        if self.limiter:
+            self.limiter.check(user.id)
+        if conversation_id is None:
+            conversation_id = self.start_conversation(user, title=_title_from(text))
+        thread_id, question_id = self._store_question(user, conversation_id, text)
+        return conversation_id, thread_id, question_id, text
+
+    def answer_pending(self, user: Principal, conversation_id: int) -> ChatReply | None:
+        """Answer the conversation's unanswered customer message (left by a crash mid-turn),
+        or None when every message has its reply."""
+        require(user, "chat:use")
+        with self.sessions() as session:
+            thread_id = self._owned_thread(session, user, conversation_id)
+            answered = select(Turn.question_id).where(Turn.conversation_id == conversation_id)
+            pending = session.execute(
+                select(Message.id, Message.body).where(
+                    Message.conversation_id == conversation_id, Message.role == "customer",
+                    Message.id.not_in(answered))
+                .order_by(Message.id.desc()).limit(1)).first()
+        if pending is None:
+            return None
+        return self._answer(user, conversation_id, thread_id, pending[0], pending[1])
+
+    def _answer(self, user: Principal, conversation_id: int, thread_id: str, question_id: int,
+                text: str, on_token: Callable[[str], None] | None = None) -> ChatReply:
+        """Run the workflow on a stored customer message and store its reply."""
+        started = time.perf_counter()
+        recorder = SpanRecorder() if self.tracing else None
+        exporter = turn_exporter()
+        callbacks = [c for c in (recorder, exporter) if c is not None]
+        metadata = {"conversation_id": conversation_id,
+                    "user": user_pseudonym(user.id, self.pseudonym_secret)} if exporter else None
+        state = self._run_within_budget(thread_id, text, callbacks, metadata, on_token)
+        latency_ms = (time.perf_counter() - started) * 1000
+        reply = self._store_reply(conversation_id, question_id, state, latency_ms)
+        if recorder is not None and self.trace_writer is not None:
+            run_id = recorder.root_run_id if exporter else None
+            self.trace_writer.submit(PendingTrace(
+                reply.turn_id, reply.created_at, state, recorder, str(run_id) if run_id else None
+            ))
+        return reply
+
+    @on_connection_loss
+    def _store_question(self, user: Principal, conversation_id: int, text: str) -> tuple[str, int]:
+        """Stored before any work, so a crash mid-turn leaves it on record as unanswered."""
+        with self._turn_writes, self._database.begin() as connection:
+            thread_id = self._owned_thread(connection, user, conversation_id)
+            return thread_id, chat_store.add_message(
+                connection, conversation_id=conversation_id, role="customer", body=text)
+
+    def forget_conversations(self, conversation_ids: list[int]) -> None:
+        """Drop cached owners of deleted conversations."""
+        for conversation_id in conversation_ids:
+            self._owners.pop(conversation_id, None)
+
+    def _owned_thread(self, db: Connection | Session, user: Principal,
+                      conversation_id: int) -> str:
+        """The conversation's LangGraph thread, after checking the user owns it.
+
+        Owner and thread never change, so found pairs are remembered (a turn's hot path).
+        """
+        found = self._owners.get(_check_id(conversation_id))
+        if found is None:
+            found = chat_store.conversation_owner_and_thread(db, conversation_id)
+            if found is not None:
+                if len(self._owners) > 100_000:
+                    self._owners.clear()
+                self._owners[conversation_id] = found
+        if found is None or found[0] != user.id:
+            raise ConversationNotFound(_NOT_FOUND)
+        return found[1]
+
+    def _run_within_budget(self, thread_id: str, text: str, callbacks: list,
+                           metadata: dict | None,
+                           on_token: Callable[[str], None] | None = None) -> dict:
+        """The workflow's final state, or an apology state when it fails or overruns.
+
+        The turn runs on a worker thread so the customer is answered when the budget is
+        spent even if an agent is stuck (a Python thread cannot be killed; it finishes
+        in the background and its result is dropped).
+        """
+        future = _TURN_WORKERS.submit(self.engine.run_turn, thread_id, text, callbacks, metadata,
+                                      on_token)
+        try:
+            return future.result(timeout=self.turn_timeout_s)
+        except FutureTimeout:
+            error = f"TimeoutError: the turn took longer than its {self.turn_timeout_s:g} s budget"
+        except Exception as exc:  # noqa: BLE001 (the customer still gets an answer; the turn keeps the error)
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        return {"answer": APOLOGY_REPLY, "route": "error", "error": error}
+
+    @on_connection_loss
+    def _store_reply(self, conversation_id: int, question_id: int, state: dict,
+                     latency_ms: float) -> ChatReply:
+        error = state.get("error")
+        intent = state.get("intent")
+        created_at = utcnow()
+        with self._turn_writes, self._database.begin() as connection:
+            reply_id = chat_store.add_message(
+                connection, conversation_id=conversation_id, role="assistant",
+                body=state["answer"],
+            )
+            turn_id = chat_store.add_turn(
+                connection, conversation_id=conversation_id, question_id=question_id,
+                reply_id=reply_id, intent=intent, confidence=state.get("confidence"),
+                route=state["route"], sources=state.get("sources", []), latency_ms=latency_ms,
+                status="error" if error else "ok", error=error, created_at=created_at,
+                **_model_columns(state.get("model_call")),
+            )
+        return ChatReply(
+            text=state["answer"], intent=intent, confidence=state.get("confidence"),
+            route=state["route"], sources=state.get("sources", []), latency_ms=latency_ms,
+            conversation_id=conversation_id, turn_id=turn_id, status="error" if error else "ok",
+            created_at=created_at, answered_by=(state.get("model_call") or {}).get("mode", "offline"),
+        )
+
+    def transcript(self, user: Principal, conversation_id: int) -> list[TranscriptEntry]:
+        """The conversation as the chat page replays it: each reply with its turn's details."""
+        require(user, "chat:use")
+        with self.sessions() as session:
+            _owned(session, user, conversation_id)
+            rows = session.execute(
+                select(Message, Turn, Feedback.score)
+                .outerjoin(Turn, Turn.reply_id == Message.id)
+                .outerjoin(Feedback, Feedback.turn_id == Turn.id)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(Message.id)
+            ).all()
+            answered = set(session.scalars(
+                select(Turn.question_id).where(Turn.conversation_id == conversation_id)
+            ))
+        return [
+            TranscriptEntry(
+                role=m.role, text=m.body,
+                answered=m.role != "customer" or m.id in answered,
+                turn_id=t.id if t else None, sources=t.sources if t else [],
+                intent=t.intent if t else None, confidence=t.confidence if t else None,
+                feedback=score,
+            )
+            for m, t, score in rows
+        ]
+
+    def give_feedback(self, user: Principal, turn_id: int, score: int) -> None:
+        """Thumbs up (1) or down (0) on a reply in one of the customer's conversations."""
+        require(user, "chat:use")
+        if score not in (0, 1):
+            raise ValueError("Feedback is thumbs up (1) or thumbs down (0).")
+        with self.sessions.begin() as session:
+            turn = session.get(Turn, _check_id(turn_id))
+            if turn is None:
+                raise ConversationNotFound(_NOT_FOUND)
+            _owned(session, user, turn.conversation_id)
+            existing = session.scalar(select(Feedback).where(Feedback.turn_id == turn_id))
+            if existing:
+                existing.score = score
+            else:
+                session.add(Feedback(turn_id=turn_id, user_id=user.id, score=score))
+
+    def request_handoff(self, user: Principal, conversation_id: int) -> None:
+        """Record that the customer asked for a person on this conversation."""
+        require(user, "chat:use")
+        with self.sessions.begin() as session:
+            conversation = _owned(session, user, conversation_id)
+            first_request = conversation.handoff_requested_at is None
+            if first_request:
+                conversation.handoff_requested_at = utcnow()
+        if first_request and self.events is not None:
+            self.events.publish("handoff_requested", "A customer asked for a person",
+                                conversation_id=conversation_id)
+
+    def conversations(self, user: Principal) -> list[Conversation]:
+        """The customer's own conversations, newest first."""
+        require(user, "chat:use")
+        with self.sessions() as session:
+            last_message = (
+                select(func.max(Message.id)).where(Message.conversation_id == Conversation.id)
+                .correlate(Conversation).scalar_subquery()
+            )
+            rows = session.scalars(
+                select(Conversation).where(Conversation.user_id == user.id)
+                .order_by(func.coalesce(last_message, 0).desc(), Conversation.id.desc())
+            )
+            return list(rows)
+
+
+def _model_columns(call: dict | None) -> dict:
+    """The turn's answer-model columns from the workflow's `model_call` (none offline)."""
+    if not call:
+        return {}
+    return {
+        "answer_mode": call.get("mode"), "model_ms": call.get("latency_ms"),
+        "prompt_tokens": call.get("prompt_tokens"),
+        "completion_tokens": call.get("completion_tokens"),
+        "model_error": (call.get("error") or "")[:200] or None,
+    }
+
+
+def _check_id(conversation_id: object) -> int:
+    """A conversation or turn id as stored (a positive 64-bit int), or ConversationNotFound."""
+    if (isinstance(conversation_id, bool) or not isinstance(conversation_id, int)
+            or not 0 < conversation_id < 2**63):
+        raise ConversationNotFound(_NOT_FOUND)
+    return conversation_id
+
+
+def _owned(session: Session, user: Principal, conversation_id: int) -> Conversation:
+    conversation = session.get(Conversation, _check_id(conversation_id))
+    if conversation is None or conversation.user_id != user.id:
+        raise ConversationNotFound(_NOT_FOUND)
+    return conversation
+
+
+def _title_from(text: str) -> str:
+    first_line = text.splitlines()[0]
+    return first_line if len(first_line) <= 60 else first_line[:57].rstrip() + "…"

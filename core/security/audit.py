@@ -1,0 +1,53 @@
+"""The audit log: who did what, when and from where. Admins read it (`audit:read`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.security.auth import Principal, require
+from core.storage.models import AuditEvent
+
+ACTIONS = ("login", "logout", "sign_up", "password_change", "password_reset", "user_add",
+           "role_change", "user_disable", "user_enable", "alert_acknowledge", "alert_resolve",
+           "threshold_change", "keys_rotate", "purge", "conversations_delete",
+           "conversations_export")
+
+
+def record(session: Session, action: str, *, actor: Principal | str | None,
+           outcome: str = "success", client: str | None = None, detail: str | None = None) -> None:
+    """Add an event to the caller's transaction."""
+    name = actor.username if isinstance(actor, Principal) else actor
+    actor_id = actor.id if isinstance(actor, Principal) and actor.id > 0 else None
+    session.add(AuditEvent(action=action, outcome=outcome, actor_id=actor_id,
+                           actor=(name or "")[:64] or None, client=(client or "")[:64] or None,
+                           detail=detail))
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    action: str
+    outcome: str
+    actor: str | None
+    client: str | None
+    detail: str | None
+
+
+class AuditService:
+    def __init__(self, sessions: sessionmaker[Session]):
+        self.sessions = sessions
+
+    def events(self, user: Principal, *, action: str | None = None,
+               limit: int = 500) -> list[AuditEntry]:
+        """The newest events first, optionally of one action."""
+        require(user, "audit:read")
+        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(max(1, min(limit, 5000)))
+        if action:
+            query = query.where(AuditEvent.action == action)
+        with self.sessions() as session:
+            return [AuditEntry(e.created_at, e.action, e.outcome, e.actor, e.client, e.detail)
+                    for e in session.scalars(query)]

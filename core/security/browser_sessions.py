@@ -1,0 +1,158 @@
+"""Browser sessions: a random token in a cookie, only its hash in the database.
+
+A session ends when the user logs out, after `idle` without activity, after `absolute`
+since login, when an admin disables the user, or (for the other sessions) when the user
+changes their password. `resume` says which, in words the login page can show.
+
+The cookie is set over HTTP by `ui.session_routes` (HttpOnly, SameSite=Strict): the
+Streamlit script hands it a one-time code (`CookieHandoff`), never the token itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.security.auth import Principal, principal_of
+from core.storage.models import User, UserSession, utcnow
+
+COOKIE_NAME = "concierge_session"
+_TOUCH_EVERY = timedelta(seconds=30)
+_ENDED = {
+    "logout": "You have logged out.",
+    "idle": "You were logged out after {idle} without activity. Please log in again.",
+    "absolute": "Your session ended after {absolute}. Please log in again.",
+    "disabled": "Your account has been disabled. Please contact support.",
+    "password_changed": "Your password was changed, so you were logged out. Please log in again.",
+}
+
+
+class SessionEnded(Exception):
+    """The session is over; the text says why (for the login page)."""
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle: timedelta = timedelta(minutes=30)
+    absolute: timedelta = timedelta(hours=12)
+
+
+class SessionService:
+    def __init__(self, sessions: sessionmaker[Session], policy: SessionPolicy | None = None):
+        self.sessions = sessions
+        self.policy = policy or SessionPolicy()
+
+    def start(self, user: Principal, client: str | None = None) -> str:
+        """A new session for `user`; returns its token (256 random bits), stored only hashed."""
+        token = secrets.token_urlsafe(32)
+        with self.sessions.begin() as session:
+            session.add(UserSession(token_hash=token_hash(token), user_id=user.id,
+                                    client=(client or "")[:64] or None))
+        return token
+
+    def resume(self, token: str, now: datetime | None = None) -> Principal:
+        """The session's user as they are now (role changes apply at once), or SessionEnded."""
+        now = now or utcnow()
+        with self.sessions.begin() as session:  # commits the ending before it is reported
+            row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
+            if row is None:
+                raise SessionEnded(_ENDED["logout"])
+            if row.ended_at is None:
+                user = session.get(User, row.user_id)
+                reason = self._expiry(row, user, now)
+                if reason is None:
+                    if now - row.last_seen_at >= _TOUCH_EVERY:
+                        row.last_seen_at = now
+                    return principal_of(user)
+                row.ended_at, row.end_reason = now, reason
+            reason = row.end_reason or "logout"
+        raise SessionEnded(self._message(reason))
+
+    def _expiry(self, row: UserSession, user: User | None, now: datetime) -> str | None:
+        if user is None or not user.is_active:
+            return "disabled"
+        if now - row.created_at >= self.policy.absolute:
+            return "absolute"
+        if now - row.last_seen_at >= self.policy.idle:
+            return "idle"
+        return None
+
+    def _message(self, reason: str) -> str:
+        return _ENDED.get(reason, _ENDED["logout"]).format(
+            idle=_duration(self.policy.idle), absolute=_duration(self.policy.absolute))
+
+    def end(self, token: str, reason: str = "logout") -> None:
+        with self.sessions.begin() as session:
+            session.execute(update(UserSession).where(
+                UserSession.token_hash == token_hash(token), UserSession.ended_at.is_(None),
+            ).values(ended_at=utcnow(), end_reason=reason))
+
+    def end_all(self, session: Session, user_id: int, reason: str,
+                keep_token: str | None = None) -> int:
+        """End every open session of a user (but `keep_token`'s), in the caller's transaction."""
+        query = update(UserSession).where(UserSession.user_id == user_id,
+                                          UserSession.ended_at.is_(None))
+        if keep_token:
+            query = query.where(UserSession.token_hash != token_hash(keep_token))
+        return session.execute(query.values(ended_at=utcnow(), end_reason=reason)).rowcount
+
+
+def _duration(delta: timedelta) -> str:
+    if delta < timedelta(minutes=1):
+        return f"{round(delta.total_seconds())} seconds"
+    minutes = round(delta.total_seconds() / 60)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def client_from(peer: str | None, headers: dict[str, str], *, trust_proxy: bool) -> str:
+    """Who a request comes from, for throttling and the audit log.
+
+    Behind a load balancer every peer is the balancer, so per-client throttling would pause
+    everyone at once: trust its `X-Forwarded-For` then (only then: browsers can send it too).
+    """
+    if trust_proxy:
+        forwarded = next((v for k, v in headers.items() if k.lower() == "x-forwarded-for"), "")
+        first = forwarded.split(",")[0].strip()
+        if first:
+            return first[:64]
+    return peer or "local"
+
+
+class CookieHandoff:
+    """One-time codes (valid for a minute) that the cookie route exchanges for a token."""
+
+    def __init__(self, ttl_s: float = 60.0):
+        self.ttl_s = ttl_s
+        self._codes: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def offer(self, token: str) -> str:
+        code = secrets.token_urlsafe(24)
+        with self._lock:
+            now = time.monotonic()
+            self._codes = {c: v for c, v in self._codes.items() if v[1] > now}
+            self._codes[code] = (token, now + self.ttl_s)
+        return code
+
+    def claim(self, code: str) -> str | None:
+        with self._lock:
+            token, expires = self._codes.pop(code, (None, 0.0))
+        return token if token and expires > time.monotonic() else None
+
+
+COOKIE_HANDOFF = CookieHandoff()
+"""The server's one handoff store: the script offers, the cookie route claims (same process)."""

@@ -1,0 +1,66 @@
+"""Floors on the published figures, so a regression fails CI (the figures are in README)."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.engine.evaluation import evaluate_engine, evaluate_intents, read_labelled_csv
+from tests.conftest import need_banking77
+
+
+@pytest.mark.slow
+def test_banking77_intent_accuracy_floor() -> None:
+    folder = need_banking77()
+    train = read_labelled_csv(folder / "train.csv", "text", "category")
+    test = read_labelled_csv(folder / "test.csv", "text", "category")
+    result = evaluate_intents(train, test)
+    assert result["n"] == 3080
+    assert result["accuracy"] >= 0.90, result
+    assert result["predict_ms"] < 2.0, result
+
+
+@pytest.mark.slow
+def test_demo_pack_engine_on_banking77_floor(engine) -> None:
+    test = read_labelled_csv(need_banking77() / "test.csv", "text", "category")
+    result = evaluate_engine(engine, test)
+    assert result["intent_accuracy"] >= 0.75, result
+    assert result["resolution_accuracy"] >= 0.72, result
+
+
+def test_oos_metrics_are_reported() -> None:
+    train = [(f"card {w} arrive", "card_arrival") for w in "abcdefgh"]
+    train += [(f"pin {w} blocked", "pin_blocked") for w in "abcdefgh"]
+    train += [(f"weather {w} sunny", "oos") for w in "abcd"]
+    test = [("card z arrive", "card_arrival"), ("pin q blocked", "pin_blocked"),
+            ("weather z sunny", "oos")]
+    result = evaluate_intents(train, test, oos_label="oos")
+    assert {"accuracy", "in_scope_accuracy", "oos_recall", "train_seconds", "predict_ms", "n"} <= set(result)
+    assert 0.0 <= result["in_scope_accuracy"] <= 1.0 and result["oos_recall"] in (0.0, 1.0)
+    # overall accuracy counts an out-of-scope answer on the oos row as right
+    in_scope_hits = result["in_scope_accuracy"] * 2
+    assert result["accuracy"] == round((in_scope_hits + result["oos_recall"]) / 3, 4)
+
+
+@pytest.mark.slow
+def test_model_mode_overhead_floor() -> None:
+    from benchmarks.model_overhead import run
+
+    result = run(turns=60)
+    assert result["turns"] == 60 and result["server_p95_ms"] > 0, result
+    # Target 15 ms (README figure); the floor leaves room for a busy CI machine.
+    assert result["added_p95_ms"] < 40, result
+
+
+def test_bench_engine_reports_ours_the_workflow_and_the_floor_from_one_run(settings) -> None:
+    from core.cli.bench_engine import bench_engine
+
+    result = bench_engine(settings, turns=60, concurrency=4)
+    assert result["errors"] == result["workflow_errors"] == result["floor_errors"] == 0, result
+    for name in ("p95_ms", "untraced_p95_ms", "workflow_p95_ms", "floor_p95_ms"):
+        assert result[name] > 0, (name, result)
+    assert result["p95_ratio"] == round(result["p95_ms"] / result["floor_p95_ms"], 2)
+    assert result["workflow_p95_ratio"] == round(
+        result["workflow_p95_ms"] / result["floor_p95_ms"], 2)
+    # the chat service stores and traces every turn: it cannot beat its own workflow
+    assert result["p50_ms"] > result["workflow_p50_ms"], result
+    assert 0.0 <= result["db_wait_ms_per_turn"] < result["p95_ms"], result
