@@ -4,7 +4,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    CONCIERGE_STATE_DIR=/var/lib/concierge
+    CONCIERGE_STATE_DIR=/var/lib/concierge \
+    CONCIERGE_DATA_DIR=/app/data/demo
 
 RUN useradd --create-home --uid 10001 concierge \
     && mkdir -p /var/lib/concierge && chown concierge /var/lib/concierge

@@ -55,3 +55,12 @@ def test_image_runs_as_an_unprivileged_user_and_ships_no_state() -> None:
     assert "\nUSER concierge" in dockerfile and "HEALTHCHECK" in dockerfile
     ignored = (PROJECT_DIR / ".dockerignore").read_text().split()
     assert {".state", ".env", "*.keys", ".venv"} <= set(ignored)
+
+
+def test_image_finds_the_data_pack_it_copies() -> None:
+    """The image installs core/ into site-packages, so the default data folder (beside the
+    package) is not where `COPY data data` puts the pack: the image must say where it is."""
+    dockerfile = (PROJECT_DIR / "Dockerfile").read_text()
+    workdir = dockerfile.split("\nWORKDIR ", 1)[1].split()[0]
+    assert "COPY data data" in dockerfile
+    assert f"CONCIERGE_DATA_DIR={workdir}/data/demo" in dockerfile

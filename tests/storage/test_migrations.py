@@ -100,3 +100,25 @@ def test_a_database_made_before_migrations_is_adopted(tmp_path, model_dir, engin
     assert current(runtime.db) == head()
     alice = Principal(id=1, username="alice", role="customer")
     assert runtime.chat.transcript(alice, 1)[0].text.startswith("My card is stuck")
+
+
+def test_migrations_run_from_an_installed_package(tmp_path) -> None:
+    """A non-editable install (as the Docker image makes) carries the migration scripts:
+    `concierge db upgrade` from another folder reaches the latest revision."""
+    import os
+    import subprocess
+    import sys
+
+    from core.config import PROJECT_DIR
+
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--no-build-isolation", "--target", str(target), str(PROJECT_DIR)],
+                   check=True, capture_output=True, timeout=300)
+    env = {**os.environ, "PYTHONPATH": str(target), "CONCIERGE_STATE_DIR": str(tmp_path / "st")}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-m", "core.cli", "db", "upgrade", "--json"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f'"to": "{head()}"' in done.stdout
+    assert (target / "core" / "storage" / "migrations" / "script.py.mako").exists()
