@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine as DbEngine
+from sqlalchemy import Engine as Database
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,11 +28,11 @@ from core.redis_link import RedisLink
 from core.security.accounts import AccountService
 from core.security.audit import AuditService
 from core.security.auth import Principal, add_user, principal_of
-from core.security.browser_sessions import SessionPolicy, SessionService
+from core.security.browser_sessions import BrowserSessionPolicy, BrowserSessionService
 from core.security.keystore import keyring_for_migration, open_keyring
 from core.security.rate_limits import ChatRateLimiter, LoginThrottle
 from core.security.user_admin import UserAdminService
-from core.storage.database import make_engine, make_sessions
+from core.storage.database import make_database, make_sessions
 from core.storage.encryption import encrypting_serializer, keyring_of
 from core.storage.migrate import upgrade
 from core.storage.models import User
@@ -45,7 +45,7 @@ from core.tracing.writer import TraceWriter
 @dataclass
 class Runtime:
     settings: Settings
-    db: DbEngine
+    db: Database
     sessions: sessionmaker[Session]
     engine: Engine
     chat: ChatService
@@ -80,15 +80,15 @@ class Runtime:
                            trace_writer=TraceWriter(sessions) if settings.trace_turns else None,
                            pseudonym_secret=load_pseudonym_secret(settings.pseudonym_key_path),
                            events=events)
-        user_sessions = SessionService(sessions, SessionPolicy(
+        browser_sessions = BrowserSessionService(sessions, BrowserSessionPolicy(
             idle=timedelta(minutes=settings.session_idle_minutes),
             absolute=timedelta(hours=settings.session_absolute_hours)))
         min_chars = settings.password_min_chars
         return cls(
             settings, db, sessions, engine, chat,
-            AccountService(sessions, user_sessions, throttle, min_password_chars=min_chars),
+            AccountService(sessions, browser_sessions, throttle, min_password_chars=min_chars),
             MonitoringService(sessions, engine, events),
-            UserAdminService(sessions, user_sessions, min_password_chars=min_chars),
+            UserAdminService(sessions, browser_sessions, min_password_chars=min_chars),
             PrivacyService(sessions, getattr(engine.graph, "checkpointer", None),
                            on_deleted=chat.forget_conversations),
             AuditService(sessions),
@@ -122,9 +122,9 @@ class Runtime:
             return principal_of(user)
 
 
-def open_database(settings: Settings) -> DbEngine:
+def open_database(settings: Settings) -> Database:
     """The configured database, migrated to the latest schema, its encryption keys checked."""
-    db = make_engine(settings)
+    db = make_database(settings)
     upgrade(db, keyring=lambda: keyring_for_migration(settings))
     open_keyring(settings, db)
     return db

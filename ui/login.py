@@ -7,7 +7,7 @@ import streamlit as st
 from core.security.auth import AuthError
 from core.security.rate_limits import RateLimited
 from ui.runtime import get_runtime
-from ui.session import client_address, log_in, take_notice
+from ui.session import client_address, start_browser_session, take_notice
 
 
 def login_page() -> None:
@@ -22,14 +22,14 @@ def login_page() -> None:
         password = st.text_input("Password", type="password", max_chars=128)
         if st.form_submit_button("Log in", type="primary"):
             try:
-                user = get_runtime().accounts.log_in(username, password, client_address())
+                user = get_runtime().accounts.authenticate(username, password, client_address())
             except RateLimited as exc:
                 st.error(str(exc))
                 return
             if user is None:
                 st.error("Wrong username or password.")
             else:
-                log_in(user)
+                start_browser_session(user)
                 st.rerun()
     with sign_up_tab, st.form("signup"):
         new_username = st.text_input("Username", key="signup_username", max_chars=64)
@@ -44,5 +44,5 @@ def login_page() -> None:
             except AuthError as exc:
                 st.error(str(exc))
             else:
-                log_in(user)
+                start_browser_session(user)
                 st.rerun()

@@ -60,7 +60,7 @@ def current_user() -> Principal | None:
     if not token:
         return None
     try:
-        user = get_runtime().accounts.user_sessions.resume(token)
+        user = get_runtime().accounts.browser_sessions.resume(token)
     except SessionEnded as ended:
         notice = st.session_state.get(NOTICE_KEY)
         if notice is None and TOKEN_KEY in st.session_state:
@@ -82,7 +82,7 @@ def _forget_everything() -> None:
         del st.session_state[key]
 
 
-def log_in(user: Principal) -> None:
+def start_browser_session(user: Principal) -> None:
     """Start a session for `user` and ask the browser to keep its cookie."""
     _forget_everything()
     token = get_runtime().accounts.start_session(user, client_address())

@@ -37,12 +37,12 @@ def cmd_keys(args: argparse.Namespace) -> None:
 
 def _user_admin():
     """User administration on the database alone (no engine or models to load)."""
-    from core.security.browser_sessions import SessionService
+    from core.security.browser_sessions import BrowserSessionService
     from core.security.user_admin import UserAdminService
 
     settings = get_settings()
     sessions = open_sessions(settings)
-    return UserAdminService(sessions, SessionService(sessions),
+    return UserAdminService(sessions, BrowserSessionService(sessions),
                             min_password_chars=settings.password_min_chars)
 
 

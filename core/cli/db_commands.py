@@ -29,11 +29,11 @@ def cmd_init(args: argparse.Namespace) -> None:
 
 def cmd_db(args: argparse.Namespace) -> None:
     from core.security.keystore import keyring_for_migration, open_keyring
-    from core.storage.database import make_engine
+    from core.storage.database import make_database
     from core.storage.migrate import current, head, upgrade
 
     settings = get_settings()
-    db = make_engine(settings)
+    db = make_database(settings)
     if args.action == "upgrade":
         before = current(db)
         after = upgrade(db, args.revision, keyring=lambda: keyring_for_migration(settings))

@@ -28,7 +28,7 @@ from core.engine.engine import Engine
 from core.events import EventBus
 from core.security.auth import NotAllowed, Principal, require
 from core.security.rate_limits import ChatRateLimiter
-from core.storage.database import bound_engine, turn_writes
+from core.storage.database import bound_database, turn_writes
 from core.storage.models import Conversation, Feedback, Message, Turn, utcnow
 from core.storage.retry import on_connection_loss
 from core.tracing.langsmith_export import turn_exporter, user_pseudonym
@@ -122,7 +122,7 @@ class ChatService:
     ):
         self.engine = engine
         self.sessions = sessions
-        self._database: Database = bound_engine(sessions)
+        self._database: Database = bound_database(sessions)
         """The sessions' database: a turn's two transactions run on a plain Connection
         (no Session to set up and tear down on the hot path)."""
         self._turn_writes = turn_writes(self._database)

@@ -19,20 +19,20 @@ from core.security.auth import (
     require,
     sign_up,
 )
-from core.security.browser_sessions import SessionService
+from core.security.browser_sessions import BrowserSessionService
 from core.security.rate_limits import LoginThrottle, RateLimited
 from core.storage.models import User
 
 
 class AccountService:
-    def __init__(self, sessions: sessionmaker[Session], user_sessions: SessionService,
+    def __init__(self, sessions: sessionmaker[Session], browser_sessions: BrowserSessionService,
                  throttle: LoginThrottle | None = None, *, min_password_chars: int = 12):
         self.sessions = sessions
-        self.user_sessions = user_sessions
+        self.browser_sessions = browser_sessions
         self.throttle = throttle
         self.min_password_chars = min_password_chars
 
-    def log_in(self, username: str, password: str, client: str | None = None) -> Principal | None:
+    def authenticate(self, username: str, password: str, client: str | None = None) -> Principal | None:
         """The user, or None; RateLimited after too many failures for the account or client."""
         username = username.strip()
         if self.throttle:
@@ -56,11 +56,11 @@ class AccountService:
 
     def start_session(self, user: Principal, client: str | None = None) -> str:
         """A browser session for a logged-in user; returns the token for its cookie."""
-        return self.user_sessions.start(user, client)
+        return self.browser_sessions.start(user, client)
 
     def log_out(self, user: Principal, token: str | None, client: str | None = None) -> None:
         if token:
-            self.user_sessions.end(token, "logout")
+            self.browser_sessions.end(token, "logout")
         with self.sessions.begin() as session:
             audit.record(session, "logout", actor=user, client=client)
 
@@ -86,7 +86,7 @@ class AccountService:
             if problem:
                 raise AuthError(problem)
             row.password_hash = hash_password(new)
-            self.user_sessions.end_all(session, user.id, "password_changed", keep_token=keep_token)
+            self.browser_sessions.end_all(session, user.id, "password_changed", keep_token=keep_token)
             audit.record(session, "password_change", actor=user, client=client)
 
 

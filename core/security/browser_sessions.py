@@ -43,15 +43,15 @@ def token_hash(token: str) -> str:
 
 
 @dataclass(frozen=True)
-class SessionPolicy:
+class BrowserSessionPolicy:
     idle: timedelta = timedelta(minutes=30)
     absolute: timedelta = timedelta(hours=12)
 
 
-class SessionService:
-    def __init__(self, sessions: sessionmaker[Session], policy: SessionPolicy | None = None):
+class BrowserSessionService:
+    def __init__(self, sessions: sessionmaker[Session], policy: BrowserSessionPolicy | None = None):
         self.sessions = sessions
-        self.policy = policy or SessionPolicy()
+        self.policy = policy or BrowserSessionPolicy()
 
     def start(self, user: Principal, client: str | None = None) -> str:
         """A new session for `user`; returns its token (256 random bits), stored only hashed."""

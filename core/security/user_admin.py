@@ -25,7 +25,7 @@ from core.security.auth import (
     require,
     username_problem,
 )
-from core.security.browser_sessions import SessionService
+from core.security.browser_sessions import BrowserSessionService
 from core.storage.models import User
 
 CLI_ADMIN = Principal(id=0, username="cli", role="admin")
@@ -40,10 +40,10 @@ class UserRow:
 
 
 class UserAdminService:
-    def __init__(self, sessions: sessionmaker[Session], user_sessions: SessionService, *,
+    def __init__(self, sessions: sessionmaker[Session], browser_sessions: BrowserSessionService, *,
                  min_password_chars: int = 12):
         self.sessions = sessions
-        self.user_sessions = user_sessions
+        self.browser_sessions = browser_sessions
         self.min_password_chars = min_password_chars
 
     def users(self, actor: Principal) -> list[UserRow]:
@@ -91,7 +91,7 @@ class UserAdminService:
             if user.id == actor.id and not active:
                 raise AuthError("You can't disable your own account.")
             user.is_active = active
-            ended = 0 if active else self.user_sessions.end_all(session, user.id, "disabled")
+            ended = 0 if active else self.browser_sessions.end_all(session, user.id, "disabled")
             audit.record(session, "user_enable" if active else "user_disable", actor=actor,
                          client=client, detail=username)
             return ended
@@ -108,7 +108,7 @@ class UserAdminService:
         with self.sessions.begin() as session:
             user = self._user(session, username)
             user.password_hash = hash_password(password)
-            self.user_sessions.end_all(session, user.id, "password_changed")
+            self.browser_sessions.end_all(session, user.id, "password_changed")
             audit.record(session, "password_reset", actor=actor, client=client, detail=username)
         return password
 

@@ -22,7 +22,7 @@ _TURN_WRITES: weakref.WeakKeyDictionary[Engine, FairLock] = weakref.WeakKeyDicti
 _TURN_WRITES_GUARD = threading.Lock()
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_database(settings: Settings) -> Engine:
     url = settings.sqlalchemy_url
     if url.startswith("sqlite"):
         settings.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -37,7 +37,7 @@ def make_engine(settings: Settings) -> Engine:
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
-def bound_engine(sessions: sessionmaker[Session]) -> Engine:
+def bound_database(sessions: sessionmaker[Session]) -> Engine:
     """The database a session factory opens sessions on."""
     return sessions.kw["bind"]
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.storage.database import bound_engine, turn_writes
+from core.storage.database import bound_database, turn_writes
 from core.storage.models import Span, TurnTrace
 from core.tracing.masking import mask_pii
 from core.tracing.spans import SpanRecord, SpanRecorder
@@ -41,7 +41,7 @@ class PendingTrace:
 class TraceWriter:
     def __init__(self, sessions: sessionmaker[Session], *, interval_s: float = 0.25,
                  max_queue: int = 20_000, max_batch: int = 1000):
-        self._database = bound_engine(sessions)
+        self._database = bound_database(sessions)
         self._turn_writes = turn_writes(self._database)
         self.interval_s = interval_s
         self.max_batch = max_batch

@@ -63,14 +63,14 @@ def runtime(settings, engine) -> Runtime:
 
 def test_six_fast_failures_throttle_the_account_for_a_while(runtime) -> None:
     for _ in range(5):
-        assert runtime.accounts.log_in("alice", "wrong-password-here", "10.0.0.1") is None
+        assert runtime.accounts.authenticate("alice", "wrong-password-here", "10.0.0.1") is None
     with pytest.raises(RateLimited, match="Too many failed attempts"):
-        runtime.accounts.log_in("alice", "wrong-password-here", "10.0.0.2")
+        runtime.accounts.authenticate("alice", "wrong-password-here", "10.0.0.2")
     with pytest.raises(RateLimited):  # even the right password waits: no oracle while throttled
-        runtime.accounts.log_in("alice", PASSWORD, "10.0.0.3")
-    assert runtime.accounts.log_in("bob", PASSWORD, "10.0.0.3") is not None  # others unaffected
+        runtime.accounts.authenticate("alice", PASSWORD, "10.0.0.3")
+    assert runtime.accounts.authenticate("bob", PASSWORD, "10.0.0.3") is not None  # others unaffected
     time.sleep(2.1)  # the window passes: no permanent lockout
-    assert runtime.accounts.log_in("alice", PASSWORD, "10.0.0.1") is not None
+    assert runtime.accounts.authenticate("alice", PASSWORD, "10.0.0.1") is not None
     with runtime.sessions() as session:
         outcomes = session.scalars(select(AuditEvent.outcome).where(
             AuditEvent.action == "login", AuditEvent.actor == "alice")).all()
@@ -79,20 +79,20 @@ def test_six_fast_failures_throttle_the_account_for_a_while(runtime) -> None:
 
 def test_one_client_failing_on_many_accounts_is_throttled(runtime) -> None:
     for name in ("u1", "u2", "u3", "u4", "u5"):
-        runtime.accounts.log_in(name, "wrong-password-here", "203.0.113.9")
+        runtime.accounts.authenticate(name, "wrong-password-here", "203.0.113.9")
     with pytest.raises(RateLimited):
-        runtime.accounts.log_in("alice", PASSWORD, "203.0.113.9")
-    assert runtime.accounts.log_in("alice", PASSWORD, "198.51.100.1") is not None
+        runtime.accounts.authenticate("alice", PASSWORD, "203.0.113.9")
+    assert runtime.accounts.authenticate("alice", PASSWORD, "198.51.100.1") is not None
 
 
 def test_unknown_and_known_usernames_take_the_same_time(runtime) -> None:
     runtime.accounts.throttle = None  # timing only
-    runtime.accounts.log_in("ghost", "warm-up-password")
+    runtime.accounts.authenticate("ghost", "warm-up-password")
 
     def mean_seconds(username: str) -> float:
         started = time.perf_counter()
         for _ in range(6):
-            assert runtime.accounts.log_in(username, "not-the-password-at-all") is None
+            assert runtime.accounts.authenticate(username, "not-the-password-at-all") is None
         return (time.perf_counter() - started) / 6
 
     known, unknown = [], []
@@ -104,8 +104,8 @@ def test_unknown_and_known_usernames_take_the_same_time(runtime) -> None:
 
 
 def test_sessions_store_only_a_hash_and_end_on_idle_absolute_and_logout(runtime) -> None:
-    alice = runtime.accounts.log_in("alice", PASSWORD)
-    service = runtime.accounts.user_sessions
+    alice = runtime.accounts.authenticate("alice", PASSWORD)
+    service = runtime.accounts.browser_sessions
     token = runtime.accounts.start_session(alice, "10.0.0.1")
     assert len(token) >= 43  # 256 random bits, url-safe
     with runtime.db.connect() as connection:
@@ -134,25 +134,25 @@ def test_sessions_store_only_a_hash_and_end_on_idle_absolute_and_logout(runtime)
 
 
 def test_disabling_a_user_or_resetting_their_password_ends_their_sessions(runtime) -> None:
-    alice = runtime.accounts.log_in("alice", PASSWORD)
-    service = runtime.accounts.user_sessions
+    alice = runtime.accounts.authenticate("alice", PASSWORD)
+    service = runtime.accounts.browser_sessions
     first, second = runtime.accounts.start_session(alice), runtime.accounts.start_session(alice)
     assert runtime.users.set_active(CLI_ADMIN, "alice", False) == 2
     for token in (first, second):
         with pytest.raises(SessionEnded, match="disabled"):
             service.resume(token)
-    assert runtime.accounts.log_in("alice", PASSWORD) is None
+    assert runtime.accounts.authenticate("alice", PASSWORD) is None
     runtime.users.set_active(CLI_ADMIN, "alice", True)
-    token = runtime.accounts.start_session(runtime.accounts.log_in("alice", PASSWORD))
+    token = runtime.accounts.start_session(runtime.accounts.authenticate("alice", PASSWORD))
     new_password = runtime.users.reset_password(CLI_ADMIN, "alice")
     with pytest.raises(SessionEnded, match="password was changed"):
         service.resume(token)
-    assert runtime.accounts.log_in("alice", new_password) is not None
+    assert runtime.accounts.authenticate("alice", new_password) is not None
 
 
 def test_a_password_change_ends_the_other_sessions_only(runtime) -> None:
-    alice = runtime.accounts.log_in("alice", PASSWORD)
-    service = runtime.accounts.user_sessions
+    alice = runtime.accounts.authenticate("alice", PASSWORD)
+    service = runtime.accounts.browser_sessions
     here, elsewhere = runtime.accounts.start_session(alice), runtime.accounts.start_session(alice)
     with pytest.raises(AuthError, match="current password"):
         runtime.accounts.change_password(alice, "wrong", "glimmer-quartz-otter-meadow",
@@ -162,15 +162,15 @@ def test_a_password_change_ends_the_other_sessions_only(runtime) -> None:
     assert service.resume(here) == alice
     with pytest.raises(SessionEnded):
         service.resume(elsewhere)
-    assert runtime.accounts.log_in("alice", "glimmer-quartz-otter-meadow") is not None
+    assert runtime.accounts.authenticate("alice", "glimmer-quartz-otter-meadow") is not None
 
 
 def test_role_changes_apply_to_open_sessions_and_admins_cannot_lock_themselves_out(runtime) -> None:
-    alice = runtime.accounts.log_in("alice", PASSWORD)
-    ada = runtime.accounts.log_in("ada", PASSWORD)
+    alice = runtime.accounts.authenticate("alice", PASSWORD)
+    ada = runtime.accounts.authenticate("ada", PASSWORD)
     token = runtime.accounts.start_session(alice)
     runtime.users.set_role(ada, "alice", "supervisor")
-    assert runtime.accounts.user_sessions.resume(token).can("monitoring:read")
+    assert runtime.accounts.browser_sessions.resume(token).can("monitoring:read")
     with pytest.raises(AuthError):
         runtime.users.set_active(ada, "ada", False)
     with pytest.raises(AuthError):
@@ -180,8 +180,8 @@ def test_role_changes_apply_to_open_sessions_and_admins_cannot_lock_themselves_o
 
 
 def test_admin_actions_are_audited_with_who_and_where(runtime) -> None:
-    ada = runtime.accounts.log_in("ada", PASSWORD, "192.0.2.7")
-    runtime.accounts.log_in("ada", "wrong-password-here", "192.0.2.8")
+    ada = runtime.accounts.authenticate("ada", PASSWORD, "192.0.2.7")
+    runtime.accounts.authenticate("ada", "wrong-password-here", "192.0.2.8")
     runtime.users.add(ada, "carol", "customer", client="192.0.2.7")
     runtime.users.set_role(ada, "carol", "supervisor", client="192.0.2.7")
     runtime.users.set_active(ada, "carol", False, client="192.0.2.7")
@@ -197,8 +197,8 @@ def test_admin_actions_are_audited_with_who_and_where(runtime) -> None:
 
 
 def test_customers_export_and_delete_their_own_conversations_only(runtime) -> None:
-    alice = runtime.accounts.log_in("alice", PASSWORD)
-    bob = runtime.accounts.log_in("bob", PASSWORD)
+    alice = runtime.accounts.authenticate("alice", PASSWORD)
+    bob = runtime.accounts.authenticate("bob", PASSWORD)
     mine = runtime.chat.send(alice, None, "How do I freeze my card?")
     runtime.chat.send(alice, mine.conversation_id, "thanks!")
     theirs = runtime.chat.send(bob, None, "What are your exchange rates?")
@@ -219,7 +219,7 @@ def test_customers_export_and_delete_their_own_conversations_only(runtime) -> No
 
 
 def test_purge_deletes_conversations_older_than_the_retention(runtime) -> None:
-    alice = runtime.accounts.log_in("alice", PASSWORD)
+    alice = runtime.accounts.authenticate("alice", PASSWORD)
     old = runtime.chat.send(alice, None, "an old question about fees")
     recent = runtime.chat.send(alice, None, "a recent question about fees")
     runtime.close()
@@ -241,7 +241,7 @@ def test_sessions_of_a_deleted_user_row_cannot_resume(runtime) -> None:
     with runtime.sessions.begin() as session:
         session.execute(update(User).where(User.id == bob.id).values(is_active=False))
     with pytest.raises(SessionEnded, match="disabled"):
-        runtime.accounts.user_sessions.resume(token)
+        runtime.accounts.browser_sessions.resume(token)
     with runtime.sessions() as session:
         assert session.scalar(select(UserSession.end_reason)) == "disabled"
 

@@ -16,7 +16,7 @@ def _open(at, page: str):
 
 
 def test_change_password_keeps_this_session_and_ends_the_others(runtime) -> None:
-    alice = runtime.accounts.log_in("alice", PASSWORD)
+    alice = runtime.accounts.authenticate("alice", PASSWORD)
     elsewhere = runtime.accounts.start_session(alice)
     at = _open(log_in(app(), "alice"), "pages/my_account.py")
     assert not at.exception and at.title[0].value == "My account"
@@ -35,9 +35,9 @@ def test_change_password_keeps_this_session_and_ends_the_others(runtime) -> None
     at.run()
     assert not at.exception and "Password changed" in at.success[0].value
     assert at.title[0].value == "My account"  # still logged in here
-    assert runtime.accounts.log_in("alice", NEW_PASSWORD) is not None
+    assert runtime.accounts.authenticate("alice", NEW_PASSWORD) is not None
     try:
-        runtime.accounts.user_sessions.resume(elsewhere)
+        runtime.accounts.browser_sessions.resume(elsewhere)
     except Exception as exc:  # noqa: BLE001 (SessionEnded expected)
         assert "password was changed" in str(exc)
     else:
@@ -45,7 +45,7 @@ def test_change_password_keeps_this_session_and_ends_the_others(runtime) -> None
 
 
 def test_download_and_delete_my_conversations(runtime) -> None:
-    alice = runtime.accounts.log_in("alice", PASSWORD)
+    alice = runtime.accounts.authenticate("alice", PASSWORD)
     runtime.chat.send(alice, None, "How do I order a new card?")
     at = _open(log_in(app(), "alice"), "pages/my_account.py")
     next(b for b in at.button if b.label == "Prepare my download").click()

@@ -73,7 +73,7 @@ def test_sign_up_creates_a_customer(runtime) -> None:
     at = sign_up("bob", PASSWORD, PASSWORD)
     assert not at.exception
     assert at.session_state["principal"].role == "customer"
-    assert runtime.accounts.log_in("bob", PASSWORD) is not None
+    assert runtime.accounts.authenticate("bob", PASSWORD) is not None
 
 
 @pytest.mark.parametrize(
@@ -158,7 +158,7 @@ def test_talk_to_a_person_records_a_handoff(runtime) -> None:
 def test_an_unanswered_message_can_be_answered_from_the_chat(runtime) -> None:
     from core.conversations import store as chat_store
 
-    alice = runtime.accounts.log_in("alice", PASSWORD)
+    alice = runtime.accounts.authenticate("alice", PASSWORD)
     conversation_id = runtime.chat.start_conversation(alice, "interrupted")
     with runtime.sessions.begin() as session:  # what a crash mid-turn leaves behind
         chat_store.add_message(session, conversation_id=conversation_id, role="customer",

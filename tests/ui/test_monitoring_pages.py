@@ -10,7 +10,7 @@ from tests.ui.test_app import app, log_in
 
 
 def _turns(runtime) -> list:
-    alice = runtime.accounts.log_in("alice", "harbour-lantern-quietly-7")
+    alice = runtime.accounts.authenticate("alice", "harbour-lantern-quietly-7")
     first = runtime.chat.send(alice, None, "my card hasn't arrived, mail me at jo@example.com")
     runtime.chat.send(alice, first.conversation_id, "hello")
     runtime.chat.trace_writer.flush()
@@ -48,7 +48,7 @@ def test_traces_page_explains_the_latest_turn(runtime) -> None:
 
 
 def test_failed_turn_is_highlighted(runtime) -> None:
-    alice = runtime.accounts.log_in("alice", "harbour-lantern-quietly-7")
+    alice = runtime.accounts.authenticate("alice", "harbour-lantern-quietly-7")
 
     def broken(*_args, **_kwargs):
         raise ValueError("index is corrupt")
