@@ -9,7 +9,8 @@ import streamlit as st
 
 from ui.login import login_page
 from ui.runtime import warm_up_in_background
-from ui.session import current_user, log_out, sync_cookie
+from ui.session import current_user, log_out
+from ui.session_cookie import sync_cookie
 
 st.set_page_config(page_title="Concierge", page_icon=":material/support_agent:")
 

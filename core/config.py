@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     )
     max_message_chars: int = Field(default=2000, ge=1)
     chat_rate_limit: str = "30/minute"
+    """Chat turns per user ("Answer it now" counts as one)."""
+    conversation_rate_limit: str = "10/minute"
+    """New conversations per user."""
+    handoff_rate_limit: str = "5 per 10 minutes"
+    """"Talk to a person" requests per user."""
     intent_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     """Override of the out-of-scope threshold chosen on held-out data when training."""
     wrong_answer_cost: float = Field(default=1.0, gt=0.0)
@@ -58,9 +63,17 @@ class Settings(BaseSettings):
     """Fernet keys, comma-separated, newest first (default: a key file in the state folder)."""
     password_min_chars: int = Field(default=12, ge=8, le=64)
     login_failure_limit: str = "5 per 15 minutes"
-    """Failed logins allowed per account and per client before further attempts wait."""
+    """Login attempts per account before further attempts wait (a success clears the count)."""
+    login_client_limit: str = "20 per 15 minutes"
+    """Login attempts per client address, successful ones included (each is counted before
+    its password is checked)."""
+    sign_up_limit: str = "10 per hour"
+    """Sign-ups per client address."""
+    trusted_proxies: int = Field(default=0, ge=0, le=10)
+    """How many proxies (load balancers) in front of the app append to X-Forwarded-For: the
+    client is the address that many entries from the right. 0: the header is ignored."""
     trust_proxy_headers: bool = False
-    """Take the client's address from X-Forwarded-For (set it behind your load balancer)."""
+    """Deprecated: the same as `trusted_proxies=1`."""
     session_idle_minutes: float = Field(default=30.0, gt=0.0)
     session_absolute_hours: float = Field(default=12.0, gt=0.0)
     retention_days: int | None = Field(default=None, ge=1)
@@ -89,6 +102,11 @@ class Settings(BaseSettings):
     demo_password: str | None = None
     model_dir: Path | None = None
     """Where trained models are cached (default: `models/` in the state folder)."""
+
+    @property
+    def proxy_hops(self) -> int:
+        """Trusted proxies in front of the app (`trusted_proxies`, or 1 for the old flag)."""
+        return self.trusted_proxies or int(self.trust_proxy_headers)
 
     @property
     def sqlalchemy_url(self) -> str:

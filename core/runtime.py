@@ -30,7 +30,7 @@ from core.security.audit import AuditService
 from core.security.auth import Principal, add_user, principal_of
 from core.security.browser_sessions import BrowserSessionPolicy, BrowserSessionService
 from core.security.keystore import keyring_for_migration, open_keyring
-from core.security.rate_limits import ChatRateLimiter, LoginThrottle
+from core.security.rate_limits import ChatRateLimiter, LoginThrottle, SignUpThrottle
 from core.security.user_admin import UserAdminService
 from core.storage.database import make_database, make_sessions
 from core.storage.encryption import encrypting_serializer, keyring_of
@@ -73,8 +73,12 @@ class Runtime:
         events = EventBus(link)
         engine = engine or Engine.load(settings, checkpointer=checkpointer, keyring=keyring,
                                        cache=cache, on_breaker_change=_announce_breaker(events))
-        limiter = ChatRateLimiter(settings.chat_rate_limit, link) if rate_limit else None
-        throttle = LoginThrottle(settings.login_failure_limit, link) if rate_limit else None
+        limiter = ChatRateLimiter(settings.chat_rate_limit, link,
+                                  conversations=settings.conversation_rate_limit,
+                                  handoffs=settings.handoff_rate_limit) if rate_limit else None
+        throttle = LoginThrottle(settings.login_failure_limit, link,
+                                 client_rate=settings.login_client_limit) if rate_limit else None
+        sign_ups = SignUpThrottle(settings.sign_up_limit, link) if rate_limit else None
         chat = ChatService(engine, sessions, max_message_chars=settings.max_message_chars,
                            limiter=limiter, turn_timeout_s=settings.turn_timeout_s,
                            trace_writer=TraceWriter(sessions) if settings.trace_turns else None,
@@ -86,7 +90,8 @@ class Runtime:
         min_chars = settings.password_min_chars
         return cls(
             settings, db, sessions, engine, chat,
-            AccountService(sessions, browser_sessions, throttle, min_password_chars=min_chars),
+            AccountService(sessions, browser_sessions, throttle, sign_ups=sign_ups,
+                           min_password_chars=min_chars),
             MonitoringService(sessions, engine, events),
             UserAdminService(sessions, browser_sessions, min_password_chars=min_chars),
             PrivacyService(sessions, getattr(engine.graph, "checkpointer", None),

@@ -4,10 +4,11 @@ import streamlit as st
 
 from core.monitoring.stats import ModelStats
 from core.monitoring.windows import WINDOWS
+from core.security.auth import Principal
 from ui import charts
 from ui.formatting import delta_points, ms, percent
 from ui.runtime import get_runtime
-from ui.session import require_permission
+from ui.session import guarded_fragment, require_permission
 from ui.text import literal
 
 user = require_permission("monitoring:read")
@@ -19,8 +20,8 @@ window = st.segmented_control("Window", list(WINDOWS), default="Last day", key="
 window = window or "Last day"
 
 
-@st.fragment(run_every=REFRESH_S)
-def live_statistics() -> None:
+@guarded_fragment("monitoring:read", run_every=REFRESH_S)
+def live_statistics(user: Principal) -> None:
     report = service.statistics(user, window)
     now, before = report.current, report.previous
     cols = st.columns(4)

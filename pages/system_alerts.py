@@ -5,8 +5,9 @@ import time
 import streamlit as st
 
 from core.monitoring.alert_book import AlertNotFound
+from core.security.auth import Principal
 from ui.runtime import get_runtime, start_monitor
-from ui.session import require_permission
+from ui.session import guard_callback, guarded_fragment, require_permission
 
 user = require_permission("monitoring:read")
 runtime = get_runtime()
@@ -22,8 +23,9 @@ SEVERITY_ICONS = {"critical": ":material/error:", "warning": ":material/warning:
 st.title("System alerts")
 
 
-@st.fragment(run_every=REFRESH_S)
-def live_alerts() -> None:
+@guarded_fragment("monitoring:read", run_every=REFRESH_S)
+def live_alerts(user: Principal) -> None:
+    """Re-checks the session on every refresh: a revoked supervisor sees the login prompt."""
     sample = service.latest_sample(user)
     if sample is None:
         st.info("The monitor has not taken a reading yet: give it a few seconds.")
@@ -73,8 +75,10 @@ def live_alerts() -> None:
         st.caption("Nobody is waiting.")
 
 
-def _act(action, alert_id: int) -> None:
-    """Button callback: runs before the page redraws, so the list shows the new state."""
+@guard_callback("monitoring:write")
+def _act(user: Principal, action, alert_id: int) -> None:
+    """Button callback: runs before the page redraws, so the list shows the new state.
+    Refused (not run) once the session has ended or the role lost the permission."""
     try:
         action(user, alert_id)
     except AlertNotFound as exc:

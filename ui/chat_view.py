@@ -11,6 +11,7 @@ from core.conversations.service import ChatService, ConversationNotFound, Transc
 from core.conversations.validation import InvalidMessage
 from core.security.auth import Principal
 from core.security.rate_limits import RateLimited
+from ui.session import guard_callback
 from ui.text import literal
 
 CONVERSATION_KEY = "conversation_id"
@@ -68,10 +69,11 @@ def _details(chat: ChatService, user: Principal, turn_id: int | None, sources: l
     key = f"feedback-{turn_id}"
     if key not in st.session_state and feedback is not None:
         st.session_state[key] = feedback
-    st.feedback("thumbs", key=key, on_change=_store_feedback, args=(chat, user, turn_id, key))
+    st.feedback("thumbs", key=key, on_change=_store_feedback, args=(chat, turn_id, key))
 
 
-def _store_feedback(chat: ChatService, user: Principal, turn_id: int, key: str) -> None:
+@guard_callback("chat:use")
+def _store_feedback(user: Principal, chat: ChatService, turn_id: int, key: str) -> None:
     score = st.session_state.get(key)
     if score is None:
         return
@@ -113,6 +115,9 @@ def _send(chat: ChatService, user: Principal, conversation_id: int | None, promp
 def _answer_pending(chat: ChatService, user: Principal, conversation_id: int) -> None:
     try:
         chat.answer_pending(user, conversation_id)
+    except RateLimited as exc:
+        st.error(str(exc))
+        return
     except Exception:
         log.exception("answering a pending message failed")
         st.error("Sorry, we still can't answer it. Please try again or talk to a person.")
@@ -152,6 +157,9 @@ def _hand_off(chat: ChatService, user: Principal, conversation_id: int | None) -
             conversation_id = chat.start_conversation(user, "Talk to a person")
             st.session_state[CONVERSATION_KEY] = conversation_id
         chat.request_handoff(user, conversation_id)
+    except RateLimited as exc:
+        st.error(str(exc))
+        return
     except Exception:
         log.exception("hand-off request failed")
         st.error("Sorry, we couldn't reach the team just now. Please try again.")

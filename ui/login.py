@@ -41,7 +41,7 @@ def login_page() -> None:
             try:
                 user = get_runtime().accounts.sign_up(new_username, new_password, confirm,
                                                       client_address())
-            except AuthError as exc:
+            except (AuthError, RateLimited) as exc:
                 st.error(str(exc))
             else:
                 start_browser_session(user)

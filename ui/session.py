@@ -1,7 +1,7 @@
 """Who is logged in, and the guard every page calls first.
 
 A login starts a server-side session (`core.security.browser_sessions`): the token is kept in this
-browser tab's session state and, through `ui.session_routes`, in an HttpOnly cookie, so
+browser tab's session state and, through `ui.session_cookie`, in an HttpOnly cookie, so
 a reload stays logged in. Every run re-checks the session, so an idle or absolute
 timeout, a logout elsewhere, a disabled account or a password change takes effect on the
 next click, with a message on the login page.
@@ -9,58 +9,57 @@ next click, with a message on the login page.
 Streamlit serves `pages/*.py` by URL even before `st.navigation` runs, so a page must
 never rely on the router: `require_permission` shows the login prompt, or "not
 allowed", and stops the script before anything else renders.
+
+The page guard runs once per full run; live panels and widget callbacks run without it.
+So every `st.fragment` is declared with `guarded_fragment` and every on_click/on_change
+callback with `guard_callback`: each run re-checks the session and the permission and
+hands the body the user as they are now; a revoked session never reaches the body.
 """
 
 from __future__ import annotations
 
-import json
+import functools
+from collections.abc import Callable
+from typing import Concatenate, NoReturn, ParamSpec
 
 import streamlit as st
 
 from core.security.auth import Principal
-from core.security.browser_sessions import COOKIE_HANDOFF, COOKIE_NAME, SessionEnded, client_from
+from core.security.browser_sessions import SessionEnded
+from core.security.clients import client_from
 from ui.runtime import get_runtime
+from ui.session_cookie import KEPT_KEYS, clear_cookie, cookie_token, hand_over
 
 USER_KEY = "principal"
 TOKEN_KEY = "session_token"
 NOTICE_KEY = "login_notice"
-COOKIE_CODE_KEY = "cookie_code"
-COOKIE_RUNS_KEY = "cookie_runs"
-COOKIE_RUNS = 3
 REJECTED_KEY = "rejected_token"
 """A cookie token the server refused: not asked about again until the page reloads."""
-COOKIE_ROUTE = "/api/session"
+P = ParamSpec("P")
 
 
 def client_address() -> str | None:
-    """The browser's address (None in tests): the connection's peer, or behind a trusted
-    load balancer (`CONCIERGE_TRUST_PROXY_HEADERS`) the first X-Forwarded-For address."""
+    """The browser's address (None in tests): the connection's peer, or behind
+    `CONCIERGE_TRUSTED_PROXIES` proxies the address they forwarded (see core.security.clients)."""
     try:
         peer, headers = st.context.ip_address, dict(st.context.headers)
     except Exception:  # noqa: BLE001 (no request context in AppTest)
         return None
     return client_from(peer if isinstance(peer, str) else None, headers,
-                       trust_proxy=get_runtime().settings.trust_proxy_headers)
+                       trusted_proxies=get_runtime().settings.proxy_hops)
 
 
-def _cookie_token() -> str | None:
-    try:
-        token = st.context.cookies.get(COOKIE_NAME)
-    except Exception:  # noqa: BLE001 (no request context in AppTest)
-        return None
-    return token if isinstance(token, str) else None
-
-
-def current_user() -> Principal | None:
-    """The logged-in user, re-checked against their server-side session on every run."""
+def current_user(*, touch: bool = True) -> Principal | None:
+    """The logged-in user, re-checked against their server-side session on every run
+    (`touch=False`: without counting as activity, for a panel refreshing itself)."""
     token = st.session_state.get(TOKEN_KEY)
     if not token:
-        cookie = _cookie_token()
+        cookie = cookie_token()
         token = cookie if cookie != st.session_state.get(REJECTED_KEY) else None
     if not token:
         return None
     try:
-        user = get_runtime().accounts.browser_sessions.resume(token)
+        user = get_runtime().accounts.browser_sessions.resume(token, touch=touch)
     except SessionEnded as ended:
         notice = st.session_state.get(NOTICE_KEY)
         if notice is None and TOKEN_KEY in st.session_state:
@@ -69,8 +68,8 @@ def current_user() -> Principal | None:
         st.session_state[REJECTED_KEY] = token
         if notice:
             st.session_state[NOTICE_KEY] = notice
-        if _cookie_token():
-            st.session_state[COOKIE_CODE_KEY] = ""
+        if cookie_token():
+            clear_cookie()
         return None
     st.session_state[USER_KEY] = user
     st.session_state[TOKEN_KEY] = token
@@ -78,8 +77,10 @@ def current_user() -> Principal | None:
 
 
 def _forget_everything() -> None:
+    """Drop everything the tab knew about its user (not the tab's own nonce)."""
     for key in list(st.session_state.keys()):
-        del st.session_state[key]
+        if key not in KEPT_KEYS:
+            del st.session_state[key]
 
 
 def start_browser_session(user: Principal) -> None:
@@ -88,7 +89,7 @@ def start_browser_session(user: Principal) -> None:
     token = get_runtime().accounts.start_session(user, client_address())
     st.session_state[USER_KEY] = user
     st.session_state[TOKEN_KEY] = token
-    st.session_state[COOKIE_CODE_KEY] = COOKIE_HANDOFF.offer(token)
+    hand_over(token)
 
 
 def log_out() -> None:
@@ -99,33 +100,7 @@ def log_out() -> None:
     _forget_everything()
     st.session_state[NOTICE_KEY] = "You have logged out."
     st.session_state[REJECTED_KEY] = token
-    st.session_state[COOKIE_CODE_KEY] = ""  # the cookie may have been set after this page loaded
-
-
-def sync_cookie() -> None:
-    """Run the browser side of a cookie change (after login or logout).
-
-    The script below only carries a one-time code; the route sets the HttpOnly cookie.
-    It is drawn on the next few runs, not just one: a click right after logging in can
-    replace the page before the browser ran it (the code is one-time, so repeats are
-    harmless).
-    """
-    code = st.session_state.get(COOKIE_CODE_KEY)
-    if code is None:
-        return
-    runs = st.session_state.get(COOKIE_RUNS_KEY, 0) + 1
-    if runs >= COOKIE_RUNS:
-        st.session_state.pop(COOKIE_CODE_KEY, None)
-        st.session_state.pop(COOKIE_RUNS_KEY, None)
-    else:
-        st.session_state[COOKIE_RUNS_KEY] = runs
-    method = "DELETE" if code == "" else "POST"
-    body = "" if code == "" else f", body: {json.dumps(json.dumps({'code': code}))}"
-    st.html(
-        f"<script>fetch('{COOKIE_ROUTE}', {{method: '{method}', credentials: 'same-origin', "
-        f"headers: {{'Content-Type': 'application/json'}}{body}}});</script>",
-        unsafe_allow_javascript=True,
-    )
+    clear_cookie()  # the cookie may have been set after this page loaded
 
 
 def take_notice() -> str | None:
@@ -133,13 +108,76 @@ def take_notice() -> str | None:
     return st.session_state.pop(NOTICE_KEY, None)
 
 
-def require_permission(permission: str) -> Principal:
-    user = current_user()
+def _refuse(user: Principal | None) -> NoReturn:
+    """The login prompt (or "not allowed" for a user without the permission), then stop."""
     if user is None:
         st.info("Please log in to continue.")
         st.markdown("[Go to the login page](/)")
-        st.stop()
-    if not user.can(permission):
+    else:
         st.error("You're not allowed to see this page.")
-        st.stop()
+    st.stop()
+
+
+def require_permission(permission: str) -> Principal:
+    user = current_user()
+    if user is None or not user.can(permission):
+        _refuse(user)
     return user
+
+
+def _fragment_only_run() -> bool:
+    """Whether this run reruns only a fragment (a timed refresh, a click inside it)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx and ctx.fragment_ids_this_run)
+
+
+def fresh_user(permission: str, *, touch: bool = True) -> Principal | None:
+    """The user as they are now, if their session is still open (not logged out, idle,
+    expired or disabled) and their role still holds `permission`; else None. One indexed
+    read of the session and the user row."""
+    user = current_user(touch=touch)
+    return user if user is not None and user.can(permission) else None
+
+
+def guarded_fragment(permission: str, *, run_every: float | None = None
+                     ) -> Callable[[Callable[[Principal], None]], Callable[[], None]]:
+    """Declare a live panel: `@guarded_fragment("monitoring:read", run_every=5)` over
+    `def panel(user): ...` makes an `st.fragment` whose every run (a timed refresh, a
+    click inside it) first re-checks the session and `permission` and passes the fresh
+    user. When the check fails the body does not run and the whole page reruns, so its
+    guard shows the login prompt (with why the session ended) or "not allowed".
+
+    A timed refresh does not count as activity: an open panel cannot keep an idle
+    session alive past its timeout.
+    """
+    def decorate(body: Callable[[Principal], None]) -> Callable[[], None]:
+        @functools.wraps(body)
+        def run() -> None:
+            user = current_user(touch=False)
+            if user is None or not user.can(permission):
+                if _fragment_only_run():
+                    st.rerun(scope="app")  # the whole page, so its guard takes over
+                _refuse(user)
+            body(user)
+        return st.fragment(run, run_every=run_every)
+    return decorate
+
+
+def guard_callback(permission: str) -> Callable[[Callable[Concatenate[Principal, P], None]],
+                                                Callable[P, None]]:
+    """Declare a widget callback (on_click / on_change): `@guard_callback("chat:use")` over
+    `def act(user, *args): ...` re-checks the session and `permission` when the widget
+    fires and calls `act(fresh_user, *args)`; when the check fails the action is refused
+    (not run) and the rerun that follows shows the login prompt or "not allowed"."""
+    def decorate(action: Callable[Concatenate[Principal, P], None]) -> Callable[P, None]:
+        @functools.wraps(action)
+        def run(*args: P.args, **kwargs: P.kwargs) -> None:
+            user = current_user()
+            if user is not None and user.can(permission):
+                action(user, *args, **kwargs)
+            elif user is not None:
+                st.toast("You're not allowed to do that.", icon=":material/block:")
+        return run
+    return decorate

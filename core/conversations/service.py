@@ -139,7 +139,9 @@ class ChatService:
 
     @on_connection_loss
     def start_conversation(self, user: Principal, title: str = "New conversation") -> int:
+        """A new conversation; RateLimited past the per-user limit on new conversations."""
         require(user, "chat:use")
+        self._count(user, "conversation")
         with self.sessions.begin() as session:
             conversation = Conversation(
                 user_id=user.id, title=title[:120], thread_id=uuid.uuid4().hex
@@ -165,8 +167,7 @@ class ChatService:
         """Checks, then the stored question: (conversation, thread, question id, clean text)."""
         require(user, "chat:use")
         text = clean_message(text, max_chars=self.max_message_chars)
-        if self.limiter:
-            self.limiter.check(user.id)
+        self._count(user, "chat")
         if conversation_id is None:
             conversation_id = self.start_conversation(user, title=_title_from(text))
         thread_id, question_id = self._store_question(user, conversation_id, text)
@@ -186,6 +187,7 @@ class ChatService:
                 .order_by(Message.id.desc()).limit(1)).first()
         if pending is None:
             return None
+        self._count(user, "chat")  # a whole turn of work, like a message
         return self._answer(user, conversation_id, thread_id, pending[0], pending[1])
 
     def _answer(self, user: Principal, conversation_id: int, thread_id: str, question_id: int,
@@ -214,6 +216,11 @@ class ChatService:
             thread_id = self._owned_thread(connection, user, conversation_id)
             return thread_id, chat_store.add_message(
                 connection, conversation_id=conversation_id, role="customer", body=text)
+
+    def _count(self, user: Principal, action: str) -> None:
+        """Count one `action` against the user's limit (RateLimited when over)."""
+        if self.limiter:
+            self.limiter.check(user.id, action)
 
     def forget_conversations(self, conversation_ids: list[int]) -> None:
         """Drop cached owners of deleted conversations."""
@@ -324,8 +331,10 @@ class ChatService:
                 session.add(Feedback(turn_id=turn_id, user_id=user.id, score=score))
 
     def request_handoff(self, user: Principal, conversation_id: int) -> None:
-        """Record that the customer asked for a person on this conversation."""
+        """Record that the customer asked for a person on this conversation (RateLimited
+        past the per-user limit on such requests)."""
         require(user, "chat:use")
+        self._count(user, "handoff")
         with self.sessions.begin() as session:
             conversation = _owned(session, user, conversation_id)
             first_request = conversation.handoff_requested_at is None

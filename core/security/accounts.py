@@ -20,24 +20,30 @@ from core.security.auth import (
     sign_up,
 )
 from core.security.browser_sessions import BrowserSessionService
-from core.security.rate_limits import LoginThrottle, RateLimited
+from core.security.rate_limits import LoginThrottle, RateLimited, SignUpThrottle
 from core.storage.models import User
 
 
 class AccountService:
     def __init__(self, sessions: sessionmaker[Session], browser_sessions: BrowserSessionService,
-                 throttle: LoginThrottle | None = None, *, min_password_chars: int = 12):
+                 throttle: LoginThrottle | None = None, *, sign_ups: SignUpThrottle | None = None,
+                 min_password_chars: int = 12):
         self.sessions = sessions
         self.browser_sessions = browser_sessions
         self.throttle = throttle
+        self.sign_ups = sign_ups
         self.min_password_chars = min_password_chars
 
     def authenticate(self, username: str, password: str, client: str | None = None) -> Principal | None:
-        """The user, or None; RateLimited after too many failures for the account or client."""
+        """The user, or None; RateLimited after too many attempts for the account or client.
+
+        The attempt is counted before the password is checked, so parallel attempts cannot
+        each get a guess in before the first failure is recorded.
+        """
         username = username.strip()
         if self.throttle:
             try:
-                self.throttle.check(username, client)
+                self.throttle.attempt(username, client)
             except RateLimited:
                 with self.sessions.begin() as session:
                     audit.record(session, "login", actor=username[:64], outcome="throttled",
@@ -47,11 +53,8 @@ class AccountService:
             user = authenticate(session, username, password)
             audit.record(session, "login", actor=user or username[:64],
                          outcome="success" if user else "failure", client=client)
-        if self.throttle:
-            if user is None:
-                self.throttle.failed(username, client)
-            else:
-                self.throttle.succeeded(username)
+        if self.throttle and user is not None:
+            self.throttle.succeeded(username)
         return user
 
     def start_session(self, user: Principal, client: str | None = None) -> str:
@@ -66,7 +69,10 @@ class AccountService:
 
     def sign_up(self, username: str, password: str, confirm: str,
                 client: str | None = None) -> Principal:
-        """A new customer; AuthError with a user-facing reason when refused."""
+        """A new customer; AuthError with a user-facing reason when refused, RateLimited
+        after too many sign-ups from the client (counted before the form is checked)."""
+        if self.sign_ups:
+            self.sign_ups.attempt(client)
         with self.sessions.begin() as session:
             user = sign_up(session, username, password, confirm, self.min_password_chars)
             audit.record(session, "sign_up", actor=user, client=client)

@@ -24,6 +24,9 @@ from core.security.auth import Principal, principal_of
 from core.storage.models import User, UserSession, utcnow
 
 COOKIE_NAME = "concierge_session"
+SECURE_COOKIE_NAME = f"__Host-{COOKIE_NAME}"
+"""Over https: only sent back to this host, set only with Secure and Path=/ (no cookie
+planted by a sibling subdomain or over plain http can take its place)."""
 _TOUCH_EVERY = timedelta(seconds=30)
 _ENDED = {
     "logout": "You have logged out.",
@@ -61,8 +64,11 @@ class BrowserSessionService:
                                     client=(client or "")[:64] or None))
         return token
 
-    def resume(self, token: str, now: datetime | None = None) -> Principal:
-        """The session's user as they are now (role changes apply at once), or SessionEnded."""
+    def resume(self, token: str, now: datetime | None = None, *, touch: bool = True) -> Principal:
+        """The session's user as they are now (role changes apply at once), or SessionEnded.
+
+        `touch=False` checks without counting as activity (a live panel refreshing itself
+        must not keep an idle session alive)."""
         now = now or utcnow()
         with self.sessions.begin() as session:  # commits the ending before it is reported
             row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
@@ -72,7 +78,7 @@ class BrowserSessionService:
                 user = session.get(User, row.user_id)
                 reason = self._expiry(row, user, now)
                 if reason is None:
-                    if now - row.last_seen_at >= _TOUCH_EVERY:
+                    if touch and now - row.last_seen_at >= _TOUCH_EVERY:
                         row.last_seen_at = now
                     return principal_of(user)
                 row.ended_at, row.end_reason = now, reason
@@ -118,40 +124,39 @@ def _duration(delta: timedelta) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-def client_from(peer: str | None, headers: dict[str, str], *, trust_proxy: bool) -> str:
-    """Who a request comes from, for throttling and the audit log.
-
-    Behind a load balancer every peer is the balancer, so per-client throttling would pause
-    everyone at once: trust its `X-Forwarded-For` then (only then: browsers can send it too).
-    """
-    if trust_proxy:
-        forwarded = next((v for k, v in headers.items() if k.lower() == "x-forwarded-for"), "")
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return first[:64]
-    return peer or "local"
+def cookie_name(*, secure: bool) -> str:
+    """The session cookie's name: `__Host-` prefixed whenever the app is served over https."""
+    return SECURE_COOKIE_NAME if secure else COOKIE_NAME
 
 
 class CookieHandoff:
-    """One-time codes (valid for a minute) that the cookie route exchanges for a token."""
+    """One-time codes (valid for a minute) that the cookie route exchanges for a token.
+
+    A code is issued for one browser tab (`tab`, a random nonce that tab holds) and is
+    only claimed together with that nonce, so a code used from another tab is refused.
+    """
 
     def __init__(self, ttl_s: float = 60.0):
         self.ttl_s = ttl_s
-        self._codes: dict[str, tuple[str, float]] = {}
+        self._codes: dict[str, tuple[str, str, float]] = {}
         self._lock = threading.Lock()
 
-    def offer(self, token: str) -> str:
+    def offer(self, token: str, tab: str) -> str:
         code = secrets.token_urlsafe(24)
         with self._lock:
             now = time.monotonic()
-            self._codes = {c: v for c, v in self._codes.items() if v[1] > now}
-            self._codes[code] = (token, now + self.ttl_s)
+            self._codes = {c: v for c, v in self._codes.items() if v[2] > now}
+            self._codes[code] = (token, tab, now + self.ttl_s)
         return code
 
-    def claim(self, code: str) -> str | None:
+    def claim(self, code: str, tab: str) -> str | None:
+        """The token for `code` if it was issued for `tab` and has not expired (either way
+        the code is spent: a wrong guess of the tab cannot be retried)."""
         with self._lock:
-            token, expires = self._codes.pop(code, (None, 0.0))
-        return token if token and expires > time.monotonic() else None
+            token, issued_for, expires = self._codes.pop(code, (None, "", 0.0))
+        if token and expires > time.monotonic() and secrets.compare_digest(issued_for.encode(), tab.encode()):
+            return token
+        return None
 
 
 COOKIE_HANDOFF = CookieHandoff()

@@ -179,3 +179,41 @@ def test_after_a_real_crash_mid_turn_the_message_is_shown_and_can_be_answered(
     history = restarted.chat.transcript(alice, conversation.id)
     assert [m.role for m in history] == ["customer", "assistant"] and history[0].answered
     assert restarted.chat.answer_pending(alice, conversation.id) is None
+
+
+def test_answer_it_now_counts_as_a_turn_against_the_chat_limit(runtime: Runtime) -> None:
+    runtime.chat.limiter = ChatRateLimiter("2/minute")
+    alice = runtime.local_user("alice")
+    conversation = runtime.chat.start_conversation(alice)
+    for text in ("my card is lost", "my transfer is late", "how do I top up"):
+        runtime.chat._store_question(alice, conversation, text)  # left unanswered, as by a crash
+    assert runtime.chat.answer_pending(alice, conversation) is not None
+    assert runtime.chat.answer_pending(alice, conversation) is not None
+    with pytest.raises(RateLimited, match="wait a moment"):
+        runtime.chat.answer_pending(alice, conversation)
+    assert count(runtime, Turn) == 2  # the refused one ran no workflow
+
+
+def test_new_conversations_are_rate_limited_per_user(runtime: Runtime) -> None:
+    runtime.chat.limiter = ChatRateLimiter("30/minute", conversations="3/minute")
+    alice = runtime.local_user("alice")
+    for _ in range(3):
+        runtime.chat.start_conversation(alice)
+    with pytest.raises(RateLimited, match="starting conversations very quickly"):
+        runtime.chat.start_conversation(alice)
+    with pytest.raises(RateLimited):  # a first message starts one too
+        runtime.chat.send(alice, None, "hello")
+    assert len(runtime.chat.conversations(alice)) == 3
+    runtime.chat.start_conversation(runtime.local_user("bob"))  # others are not affected
+
+
+def test_talk_to_a_person_is_rate_limited_per_user(runtime: Runtime) -> None:
+    runtime.chat.limiter = ChatRateLimiter("30/minute", handoffs="2 per 10 minutes")
+    alice = runtime.local_user("alice")
+    conversation = runtime.chat.start_conversation(alice)
+    runtime.chat.request_handoff(alice, conversation)
+    runtime.chat.request_handoff(alice, conversation)
+    with pytest.raises(RateLimited, match="already asked our team"):
+        runtime.chat.request_handoff(alice, conversation)
+    bob = runtime.local_user("bob")
+    runtime.chat.request_handoff(bob, runtime.chat.start_conversation(bob))

@@ -10,16 +10,15 @@ from core.redis_link import RedisLink
 from core.security.rate_limits import ChatRateLimiter, LoginThrottle, RateLimited
 
 
-def test_failed_logins_on_one_replica_throttle_the_other(redis_url) -> None:
+def test_login_attempts_on_one_replica_throttle_the_other(redis_url) -> None:
     first = LoginThrottle("5 per 15 minutes", RedisLink(redis_url))
     second = LoginThrottle("5 per 15 minutes", RedisLink(redis_url))
     name = f"user-{uuid.uuid4().hex[:8]}"
     for _ in range(5):
-        first.check(name, None)
-        first.failed(name, None)
+        first.attempt(name, None)
     with pytest.raises(RateLimited, match="about 15 minutes"):
-        second.check(name, None)
-    LoginThrottle("5 per 15 minutes").check(name, None)  # in-memory: a separate count
+        second.attempt(name, None)
+    LoginThrottle("5 per 15 minutes").attempt(name, None)  # in-memory: a separate count
 
 
 def test_chat_limit_is_counted_across_replicas(redis_url) -> None:
