@@ -40,8 +40,8 @@ def _label(turn_id: int, key: str) -> None:
     except (LabelError, TurnNotFound) as exc:
         st.session_state["review_notice"] = ("error", f"Not labelled: {exc}")
         return
-    st.session_state["review_notice"] = ("success", f"Turn #{turn_id} labelled; the model "
-                                                    "retrains in the background.")
+    done = f"Turn #{turn_id} labelled; the model retrains in the background."
+    st.session_state["review_notice"] = ("success", done)
 
 
 def _name(choice: str) -> str:

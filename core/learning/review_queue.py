@@ -66,6 +66,11 @@ def _conditions() -> dict[str, ColumnElement[bool]]:
     }
 
 
+def needs_review_condition() -> ColumnElement[bool]:
+    """True for a turn that needs a look (the query must outer-join Feedback on the turn)."""
+    return or_(*_conditions().values())
+
+
 def _reasons(turn: Turn, score: int | None) -> list[str]:
     found = []
     if turn.route == "clarify":
@@ -92,7 +97,7 @@ def needs_review(session: Session, filters: ReviewFilter) -> list[ReviewItem]:
              .outerjoin(reply, reply.id == Turn.reply_id)
              .outerjoin(Feedback, Feedback.turn_id == Turn.id)
              .outerjoin(TurnTrace, TurnTrace.turn_id == Turn.id)
-             .where(conditions[filters.reason] if filters.reason else or_(*conditions.values())))
+             .where(conditions[filters.reason] if filters.reason else needs_review_condition()))
     if filters.since is not None:
         query = query.where(Turn.created_at >= filters.since)
     if filters.unlabelled_only:
