@@ -22,7 +22,8 @@ from core.conversations.service import ChatService
 from core.engine.answer_cache import SharedAnswerCache
 from core.engine.engine import Engine
 from core.events import EventBus
-from core.learning.service import LearningService, live_labelled
+from core.learning.replicas import live_labelled
+from core.learning.service import LearningService
 from core.monitoring.monitor import Monitor
 from core.monitoring.service import MonitoringService
 from core.redis_link import RedisLink

@@ -39,7 +39,7 @@ def open_sessions(settings: Settings | None = None) -> sessionmaker[Session]:
 def live_engine(settings: Settings):
     """An engine on the pack plus the live labelled examples (in-memory checkpoints)."""
     from core.engine.engine import Engine, memory_checkpointer
-    from core.learning.service import live_labelled
+    from core.learning.replicas import live_labelled
 
     with open_sessions(settings)() as session:
         version, labelled = live_labelled(session)

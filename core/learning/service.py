@@ -5,10 +5,8 @@ and wakes this process's retrain worker; no request waits for training. A retrai
 on one worker thread and records a `ModelVersion` row: `live` (this engine switches to
 the new model at once), `refused` (it scored worse on held-out data; the reason is kept
 and shown) or `failed` (the error; the labels stay pending for the next try). Whatever
-happens, the app keeps serving with the model it had. Other replicas notice a newer
-live version with one cheap query (`sync`, run by `watch` every few seconds) and load the
-same model: from the shared model cache when they can, or by training it themselves in
-the background.
+happens, the app keeps serving with the model it had. Other replicas follow through
+core.learning.replicas.
 """
 
 from __future__ import annotations
@@ -19,13 +17,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings
-from core.engine.datapack import training_examples
-from core.engine.engine import Engine, train_intents
+from core.engine.engine import Engine
 from core.learning import labels, retrain
+from core.learning.replicas import ModelFollower
 from core.learning.review_queue import ReviewFilter, ReviewItem, needs_review
 from core.security import audit
 from core.security.auth import Principal, require
@@ -56,13 +54,6 @@ class VersionView:
     train_seconds: float | None
 
 
-def live_labelled(session: Session) -> tuple[int, list[tuple[str, str]]]:
-    """The live model version (0: the pack alone) and its labelled (text, intent) pairs."""
-    version = session.scalar(select(func.max(ModelVersion.id))
-                             .where(ModelVersion.status == "live")) or 0
-    return version, [(t, i) for _, t, i in labels.training_rows(session, ["live"])]
-
-
 class LearningService:
     def __init__(self, sessions: sessionmaker[Session], engine: Engine, settings: Settings):
         self.sessions = sessions
@@ -76,6 +67,7 @@ class LearningService:
         self.idle = threading.Event()
         """Set while no retrain is queued or running in this process (tests wait on it)."""
         self.idle.set()
+        self.follower = ModelFollower(sessions, engine, settings)
 
     # -- labels -----------------------------------------------------------------------
 
@@ -215,31 +207,11 @@ class LearningService:
     # -- replicas ---------------------------------------------------------------------
 
     def sync(self) -> bool:
-        """Switch to a newer live model if there is one (one indexed query when there is not)."""
-        with self.sessions() as session:
-            newest = session.scalar(select(func.max(ModelVersion.id))
-                                    .where(ModelVersion.status == "live")) or 0
-            if newest == self.engine.model_version:
-                return False
-            version, rows = live_labelled(session)
-        model = train_intents(self.settings, training_examples(self.engine.pack, rows),
-                              self.engine.encoder)
-        self.engine.use_model(model, version)
-        return True
+        """Switch to a newer live model if there is one (see core.learning.replicas)."""
+        return self.follower.sync()
 
     def watch(self, interval_s: float) -> threading.Event:
-        """`sync` every `interval_s` seconds on a background thread (set the event to stop)."""
-        stop = threading.Event()
-
-        def loop() -> None:
-            while not stop.wait(interval_s):
-                try:
-                    self.sync()
-                except Exception:
-                    log.exception("could not load the live intent model")
-
-        threading.Thread(target=loop, name="model-watch", daemon=True).start()
-        return stop
+        return self.follower.watch(interval_s)
 
 
 def _view(v: ModelVersion) -> VersionView:
