@@ -10,11 +10,16 @@ it gets more held-out rows wrong than the live model, beyond one row or `TOLERAN
 them (retraining with a handful of new rows moves a borderline prediction or two either
 way, which is noise, not a worse model). An accepted candidate
 is trained once more on everything (held-out rows too), and that model goes live.
+
+With sentence embeddings, encoding the texts is most of a training's time, and the
+three trainings share almost all their texts: `RememberingEncoder` encodes each text
+once per process, so a retrain encodes only its new labels after the first.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +46,29 @@ class Outcome:
     reason: str
     model: Any | None = None
     """The model trained on everything, when accepted."""
+
+
+class RememberingEncoder:
+    """The engine's encoder for training only: each text is encoded once per process
+    (the live model gets the plain encoder back; see `retrain`)."""
+
+    def __init__(self, encoder: Any):
+        self.encoder = encoder
+        self.identity = encoder.identity
+        self._rows: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        import numpy as np
+
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._rows))
+        if missing:
+            rows = self.encoder.encode(missing)
+            with self._lock:
+                self._rows.update(zip(missing, rows, strict=True))
+        with self._lock:
+            return np.vstack([self._rows[t] for t in texts])
 
 
 def held_out_text(text: str) -> bool:
@@ -86,4 +114,6 @@ def retrain(settings: Settings, pack: DataPack, encoder: Any | None,
                        f"not put live: {measured}, worse than the live model")
     everything = training_examples(pack, [(t, i) for _, t, i in [*live, *new]])
     model = train_intents(settings, everything, encoder)
+    if isinstance(encoder, RememberingEncoder):  # predicting uses the engine's own encoder
+        model = model.attach(encoder.encoder)
     return Outcome(True, score_before, score_after, len(test), f"put live: {measured}", model)

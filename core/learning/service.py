@@ -68,6 +68,7 @@ class LearningService:
         """Set while no retrain is queued or running in this process (tests wait on it)."""
         self.idle.set()
         self.follower = ModelFollower(sessions, engine, settings)
+        self._encoder = retrain.RememberingEncoder(engine.encoder) if engine.encoder else None
 
     # -- labels -----------------------------------------------------------------------
 
@@ -173,7 +174,7 @@ class LearningService:
                 session.flush()
                 version_id = version.id
             try:
-                outcome = retrain.retrain(self.settings, self.engine.pack, self.engine.encoder,
+                outcome = retrain.retrain(self.settings, self.engine.pack, self._encoder,
                                           live, new)
             except Exception as exc:
                 self._finish(version_id, started, by, status="failed",
