@@ -18,6 +18,7 @@ PAGES = [  # (file, title, icon, permission): the router shows what the role may
     ("pages/chat.py", "Chat", ":material/chat:", "chat:use"),
     ("pages/agent_statistics.py", "Agent statistics", ":material/monitoring:", "monitoring:read"),
     ("pages/workflow_traces.py", "Workflow traces", ":material/account_tree:", "monitoring:read"),
+    ("pages/review.py", "Review", ":material/rate_review:", "monitoring:review"),
     ("pages/system_alerts.py", "System alerts", ":material/notifications:", "monitoring:read"),
     ("pages/audit_log.py", "Audit log", ":material/policy:", "audit:read"),
     ("pages/my_account.py", "My account", ":material/manage_accounts:", "account:self"),

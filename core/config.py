@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     """Seconds the breaker stays open before one call tries the model again."""
     embeddings: Literal["auto", "off"] = "auto"
     """Sentence embeddings in intent and retrieval: on when the `semantic` extra is installed."""
+    model_check_interval_s: float = Field(default=10.0, gt=0.0)
+    """Seconds between a replica's checks for a newer live intent model (a retrain elsewhere)."""
     demo_password: str | None = None
     model_dir: Path | None = None
     """Where trained models are cached (default: `models/` in the state folder)."""

@@ -22,6 +22,8 @@ from core.conversations.service import ChatService
 from core.engine.answer_cache import SharedAnswerCache
 from core.engine.engine import Engine
 from core.events import EventBus
+from core.learning.replicas import live_labelled
+from core.learning.service import LearningService
 from core.monitoring.monitor import Monitor
 from core.monitoring.service import MonitoringService
 from core.redis_link import RedisLink
@@ -56,6 +58,7 @@ class Runtime:
     audit: AuditService
     redis: RedisLink
     events: EventBus
+    learning: LearningService
 
     @classmethod
     def start(
@@ -71,8 +74,12 @@ class Runtime:
         link = RedisLink(settings.redis_url)
         cache = SharedAnswerCache(link, encrypting_serializer(keyring)) if link.configured else None
         events = EventBus(link)
-        engine = engine or Engine.load(settings, checkpointer=checkpointer, keyring=keyring,
-                                       cache=cache, on_breaker_change=_announce_breaker(events))
+        if engine is None:
+            with sessions() as session:  # the pack plus the live labelled examples
+                version, labelled = live_labelled(session)
+            engine = Engine.load(settings, checkpointer=checkpointer, keyring=keyring,
+                                 cache=cache, on_breaker_change=_announce_breaker(events),
+                                 labelled=labelled, model_version=version)
         limiter = ChatRateLimiter(settings.chat_rate_limit, link,
                                   conversations=settings.conversation_rate_limit,
                                   handoffs=settings.handoff_rate_limit) if rate_limit else None
@@ -99,6 +106,7 @@ class Runtime:
             AuditService(sessions),
             link,
             events,
+            LearningService(sessions, engine, settings),
         )
 
     def close(self) -> None:
@@ -117,6 +125,10 @@ class Runtime:
                           events=self.events, lease_s=max(3 * settings.monitor_interval_s, 2.0))
         self.events.listen()
         return monitor.start(settings.monitor_interval_s)
+
+    def watch_model(self) -> threading.Event:
+        """Keep this replica on the live intent model (retrains elsewhere) in the background."""
+        return self.learning.watch(self.settings.model_check_interval_s)
 
     def local_user(self, username: str = "cli") -> Principal:
         """The terminal's own customer account, created on first use with a random password."""

@@ -54,6 +54,8 @@ def live_statistics(user: Principal) -> None:
         st.info("No turns in this window yet.")
     if report.model.calls:
         _model_section(report.model)
+    if report.learning is not None:
+        _learning_section(report.learning)
     st.subheader("Turns over time")
     st.altair_chart(charts.turns_over_time(report.series), use_container_width=True)
     left, right = st.columns(2)
@@ -76,6 +78,20 @@ def _model_section(model: ModelStats) -> None:
     cols[4].metric("Completion tokens", f"{model.completion_tokens:,}")
     if model.last_error:
         st.caption(f"Last fallback: {literal(model.last_error)}")
+
+
+def _learning_section(learning) -> None:
+    st.subheader("Learning")
+    cols = st.columns(3)
+    cols[0].metric("Turns needing review", percent(learning.review_share))
+    cols[1].metric("Labelled examples", f"{learning.labels.get('live', 0):,}",
+                   help="Live in the model; pending and refused ones are counted apart")
+    cols[2].metric("Awaiting retrain / refused",
+                   f"{learning.labels.get('pending', 0):,} / {learning.labels.get('refused', 0):,}")
+    st.altair_chart(charts.review_share(learning.series), use_container_width=True)
+    if learning.versions:
+        st.caption("Turns by intent model version: " + ", ".join(
+            f"v{v or 'pack'} {n:,}" for v, n in learning.versions))
 
 
 def _delta_ms(now: float | None, before: float | None) -> str | None:

@@ -38,6 +38,7 @@ st.dataframe(
       "customer": r.customer, "conversation": r.conversation_id, "intent": r.intent,
       "confidence": round(r.confidence, 3) if r.confidence is not None else None,
       "route": r.route, "status": "⚠ error" if r.status == "error" else r.status,
+      "model": r.model_version or 0,
       "latency ms": round(r.latency_ms, 1) if r.latency_ms is not None else None}
      for r in rows],
     hide_index=True, use_container_width=True,
@@ -88,6 +89,8 @@ st.markdown(f"- **Intent** `{row.intent}` with confidence {row.confidence or 0:.
 if trace.alternatives:
     st.markdown("- **Runners-up:** " + ", ".join(f"`{a}` {p:.2f}" for a, p in trace.alternatives))
 st.markdown(f"- **Route taken:** `{row.route}`")
+st.markdown(f"- **Intent model:** version {row.model_version}" if row.model_version
+            else "- **Intent model:** the data pack alone (before any labels went live)")
 if trace.passages:
     st.markdown("- **Retrieved passages:**")
     st.dataframe(

@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"core.storage", "core.redis_link"},
     {"core.security", "core.tracing", "core.events", "agents"},
     {"core.engine"},
-    {"core.conversations", "core.monitoring", "core.log_setup"},
+    {"core.conversations", "core.monitoring", "core.learning", "core.log_setup"},
     {"core.runtime"},
     {"core.cli"},
 ]

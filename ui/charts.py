@@ -54,3 +54,14 @@ def waterfall(spans: list[SpanView]) -> alt.Chart:
         color=alt.Color("status:N", scale=STATUS_COLORS, title="Status"),
         tooltip=["step:N", "ms:Q", "status:N"],
     ).properties(height=max(120, 36 * len(frame)))
+
+
+def review_share(series: list) -> alt.Chart:
+    """Share of turns needing review per bucket (core.monitoring.learning_stats)."""
+    frame = pd.DataFrame([{"time": b.start, "share": b.share or 0.0, "turns": b.turns}
+                          for b in series])
+    return alt.Chart(frame).mark_line(point=False).encode(
+        x=alt.X("time:T", title=None),
+        y=alt.Y("share:Q", title="Needing review", axis=alt.Axis(format="%")),
+        tooltip=["time:T", alt.Tooltip("share:Q", format=".0%"), "turns:Q"],
+    ).properties(height=180)

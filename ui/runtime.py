@@ -26,7 +26,9 @@ def _server_runtime() -> Runtime:
     keys = _secret("CONCIERGE_ENCRYPTION_KEYS")
     if settings.encryption_keys is None and keys:
         settings = settings.model_copy(update={"encryption_keys": SecretStr(keys)})
-    return Runtime.start(settings)
+    runtime = Runtime.start(settings)
+    runtime.watch_model()  # every replica follows retrains made on any of them
+    return runtime
 
 
 def _secret(name: str) -> str | None:

@@ -34,3 +34,14 @@ def open_sessions(settings: Settings | None = None) -> sessionmaker[Session]:
     from core.storage.database import make_sessions
 
     return make_sessions(open_database(settings or get_settings()))
+
+
+def live_engine(settings: Settings):
+    """An engine on the pack plus the live labelled examples (in-memory checkpoints)."""
+    from core.engine.engine import Engine, memory_checkpointer
+    from core.learning.replicas import live_labelled
+
+    with open_sessions(settings)() as session:
+        version, labelled = live_labelled(session)
+    return Engine.load(settings, checkpointer=memory_checkpointer(), labelled=labelled,
+                       model_version=version)

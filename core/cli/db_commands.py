@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli.common import open_database, print_result
+from core.cli.common import live_engine, open_database, print_result
 from core.config import get_settings
 from core.storage.database import make_sessions
 
@@ -20,9 +20,7 @@ def cmd_init(args: argparse.Namespace) -> None:
         result["demo_users"] = created
         if created and generated:
             result["demo_password"] = password  # generated: shown this once, stored only hashed
-        from core.engine.engine import Engine, memory_checkpointer
-
-        engine = Engine.load(settings, checkpointer=memory_checkpointer())  # trains the model cache
+        engine = live_engine(settings)  # trains the model cache
         result["engine_load_seconds"] = round(engine.load_seconds, 2)
     print_result(result, args.json)
 

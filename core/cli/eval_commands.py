@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.cli.common import CliError, print_result
+from core.cli.common import CliError, live_engine, print_result
 from core.config import get_settings
 
 
@@ -22,10 +22,9 @@ def cmd_eval(args: argparse.Namespace) -> None:
         encoder = load_encoder(get_settings().embeddings)
         result = evaluate_intents(train, test, args.oos_label, encoder=encoder)
     else:
-        from core.engine.engine import Engine, memory_checkpointer
-
-        engine = Engine.load(get_settings(), checkpointer=memory_checkpointer())
-        result = evaluate_engine(engine, test, args.oos_label)
+        engine = live_engine(get_settings())  # the pack plus the live labelled examples
+        result = evaluate_engine(engine, test, args.oos_label) | {
+            "model_version": engine.model_version}
     print_result(result, args.json)
 
 

@@ -1,7 +1,8 @@
 """A customer's own data: download it, delete it; and retention (`concierge purge`).
 
-Deleting a conversation removes its messages, turns, feedback, traces, spans and its
-LangGraph checkpoints. Customers act on their own conversations only (`account:self`);
+Deleting a conversation removes its messages, turns, feedback, traces, spans, the labels
+given to its messages (core.learning) and its LangGraph checkpoints; a retention purge
+keeps those labels, as masked text with no link to the customer. Customers act on their own conversations only (`account:self`);
 purging by age needs `data:purge` (admins, and the command line).
 """
 
@@ -11,12 +12,22 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.security import audit
 from core.security.auth import Principal, require
-from core.storage.models import Conversation, Feedback, Message, Span, Turn, TurnTrace, utcnow
+from core.storage.models import (
+    Conversation,
+    Feedback,
+    LabelledExample,
+    Message,
+    Span,
+    Turn,
+    TurnTrace,
+    utcnow,
+)
+from core.tracing.masking import mask_pii
 
 
 class PrivacyService:
@@ -43,7 +54,8 @@ class PrivacyService:
                                       "at": m.created_at.isoformat() + "Z",
                                       **_reply_details(replies.get(m.id))}
                                      for m in c.messages],
-                    } for c in conversations]}
+                    } for c in conversations],
+                    "labels": _labels_of(session, [c.id for c in conversations])}
             audit.record(session, "conversations_export", actor=user, client=client,
                          detail=f"{len(conversations)} conversations")
         return data
@@ -72,7 +84,7 @@ class PrivacyService:
             ids = list(session.scalars(
                 select(Conversation.id).outerjoin(last, last.c.conversation_id == Conversation.id)
                 .where(func.coalesce(last.c.last, Conversation.created_at) < cutoff)))
-            threads = _delete_conversations(session, ids)
+            threads = _delete_conversations(session, ids, keep_labels_masked=True)
             audit.record(session, "purge", actor=actor, client=client,
                          detail=f"{len(ids)} conversations older than {older_than_days} days")
         self._forget(ids, threads)
@@ -92,13 +104,39 @@ def _reply_details(turn: Turn | None) -> dict:
     return {"sources": [source.get("title") for source in turn.sources or []]}
 
 
-def _delete_conversations(session: Session, ids: list[int]) -> list[str]:
-    """Delete the conversations and everything stored for them; returns their thread ids."""
+def _labels_of(session: Session, conversation_ids: list[int]) -> list[dict]:
+    """The labels supervisors gave the customer's messages (part of their data)."""
+    rows = session.execute(
+        select(LabelledExample.text, LabelledExample.label, LabelledExample.created_at)
+        .join(Message, Message.id == LabelledExample.message_id)
+        .where(Message.conversation_id.in_(conversation_ids)).order_by(LabelledExample.id))
+    return [{"text": text, "label": label, "at": at.isoformat() + "Z"} for text, label, at in rows]
+
+
+def _delete_conversations(session: Session, ids: list[int], *,
+                          keep_labels_masked: bool = False) -> list[str]:
+    """Delete the conversations and everything stored for them; returns their thread ids.
+
+    Their messages' labels go too, or with `keep_labels_masked` (retention) stay as masked
+    text unlinked from the turn and message.
+    """
     threads: list[str] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         turn_ids = select(Turn.id).where(Turn.conversation_id.in_(chunk))
         threads += session.scalars(select(Conversation.thread_id).where(Conversation.id.in_(chunk)))
+        message_ids = select(Message.id).where(Message.conversation_id.in_(chunk))
+        labelled = LabelledExample.message_id.in_(message_ids) | LabelledExample.turn_id.in_(turn_ids)
+        if keep_labels_masked:
+            for row in session.scalars(select(LabelledExample).where(labelled)):
+                row.text, row.masked = mask_pii(row.text), True
+            session.flush()
+            session.execute(update(LabelledExample).where(labelled)
+                            .values(message_id=None, turn_id=None)
+                            .execution_options(synchronize_session=False))
+        else:
+            session.execute(delete(LabelledExample).where(labelled)
+                            .execution_options(synchronize_session=False))
         session.execute(delete(Span).where(Span.turn_id.in_(turn_ids)))
         session.execute(delete(TurnTrace).where(TurnTrace.turn_id.in_(turn_ids)))
         session.execute(delete(Feedback).where(Feedback.turn_id.in_(turn_ids)))

@@ -279,6 +279,7 @@ class ChatService:
                 reply_id=reply_id, intent=intent, confidence=state.get("confidence"),
                 route=state["route"], sources=state.get("sources", []), latency_ms=latency_ms,
                 status="error" if error else "ok", error=error, created_at=created_at,
+                model_version=state.get("model_version"),
                 **_model_columns(state.get("model_call")),
             )
         return ChatReply(

@@ -8,6 +8,7 @@ pack is coherent, so a broken pack fails at start-up with a message naming the f
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,3 +86,10 @@ def load_datapack(folder: Path) -> DataPack:
     if not examples or not articles:
         raise DataPackError(f"{folder}: the pack has no examples or no articles")
     return DataPack(examples=examples, articles=articles)
+
+
+def training_examples(pack: DataPack,
+                      labelled: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """What the intent model trains on: the pack's examples plus the live labelled ones
+    (reviewed or imported customer messages, as (text, intent); see core.learning)."""
+    return [*pack.examples, *labelled]

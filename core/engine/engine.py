@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
@@ -22,9 +22,18 @@ from agents.intent_cache import train_cached
 from agents.retrieval import KnowledgeRetriever
 from core.config import Settings
 from core.engine.answer_model import model_writer
-from core.engine.datapack import DataPack, load_datapack
+from core.engine.datapack import DataPack, load_datapack, training_examples
 from core.engine.workflow import Agents, TurnState, compile_workflow
 from core.storage.encryption import Keyring, encrypting_serializer
+
+
+def train_intents(settings: Settings, examples: Sequence[tuple[str, str]],
+                  encoder: Any | None, cache_dir: Any | None = None) -> Any:
+    """The intent model on these examples, from the model cache or trained (and cached)."""
+    return train_cached(
+        examples, cache_dir or settings.model_cache_dir, encoder=encoder,
+        wrong_answer_cost=settings.wrong_answer_cost,
+    ).with_threshold(settings.intent_threshold)
 
 
 def sqlite_checkpointer(settings: Settings, serde: Any | None = None) -> SqliteSaver:
@@ -59,25 +68,29 @@ class Engine:
     graph: Any
     load_seconds: float
     durability: str = "exit"
+    model_version: int = 0
+    """The live intent model: a `ModelVersion` id, 0 for the pack alone (core.learning)."""
+    encoder: Any | None = None
+    rebuild: Callable[[Agents], Any] | None = None
+    """Compiles the workflow for new agents, on the same checkpointer and cache."""
 
     @classmethod
     def load(cls, settings: Settings, *, checkpointer: Any | None = None,
              keyring: Keyring | None = None, cache: Any | None = None,
-             on_breaker_change: Callable[[str], None] | None = None) -> Engine:
+             on_breaker_change: Callable[[str], None] | None = None,
+             labelled: Sequence[tuple[str, str]] = (), model_version: int = 0) -> Engine:
         """Agents and workflow; checkpoints go to `checkpointer`, or to the state folder's
         SQLite file encrypted with `keyring` (one of the two is required).
 
-        `on_breaker_change` hears when the answer model's circuit breaker opens or closes.
+        `on_breaker_change` hears when the answer model's circuit breaker opens or closes;
+        `labelled` are the live labelled examples of `model_version` (core.learning).
         """
         if checkpointer is None and keyring is None:
             raise ValueError("Engine.load needs a checkpointer or a keyring to encrypt checkpoints")
         started = time.perf_counter()
         pack = load_datapack(settings.data_dir)
         encoder = load_encoder(settings.embeddings)  # None without the `semantic` extra
-        classifier = train_cached(
-            pack.examples, settings.model_cache_dir, encoder=encoder,
-            wrong_answer_cost=settings.wrong_answer_cost,
-        ).with_threshold(settings.intent_threshold)
+        classifier = train_intents(settings, training_examples(pack, labelled), encoder)
         retriever = KnowledgeRetriever(pack.articles, encoder=encoder)
         agents = Agents(
             classifier=classifier,
@@ -88,9 +101,20 @@ class Engine:
             model=model_writer(settings, on_breaker_change),
         )
         saver = checkpointer if checkpointer is not None else database_checkpointer(settings, keyring)
-        graph = compile_workflow(agents, saver, cache, settings.answer_cache_ttl_s)
-        return cls(pack, agents, graph, time.perf_counter() - started,
-                   settings.checkpoint_durability)
+        def rebuild(new_agents: Agents) -> Any:
+            return compile_workflow(new_agents, saver, cache, settings.answer_cache_ttl_s)
+
+        return cls(pack, agents, rebuild(agents), time.perf_counter() - started,
+                   settings.checkpoint_durability, model_version, encoder, rebuild)
+
+    def use_model(self, classifier: Any, version: int) -> None:
+        """Serve turns with another intent model from now on (a retrain went live).
+
+        Turns already running finish on the graph they started with.
+        """
+        agents = replace(self.agents, classifier=classifier)
+        graph = self.rebuild(agents) if self.rebuild else self.graph
+        self.agents, self.graph, self.model_version = agents, graph, version
 
     def run_turn(self, thread_id: str, text: str, callbacks: list | None = None,
                  metadata: dict | None = None,
@@ -102,10 +126,12 @@ class Engine:
         """
         config = {"configurable": {"thread_id": thread_id}, "callbacks": callbacks or [],
                   "metadata": metadata or {}, "run_name": "concierge_turn"}
+        graph, version = self.graph, self.model_version
+        turn: TurnState = {"text": text, "model_version": version}  # also in the cache key
         if on_token is None:
-            return self.graph.invoke({"text": text}, config=config, durability=self.durability)
+            return graph.invoke(turn, config=config, durability=self.durability)
         state: TurnState = {}
-        for mode, chunk in self.graph.stream({"text": text}, config=config,
+        for mode, chunk in graph.stream(turn, config=config,
                                              stream_mode=["custom", "values"],
                                              durability=self.durability):
             if mode == "custom":

@@ -48,6 +48,8 @@ class TurnState(TypedDict, total=False):
 
     text: str
     """The customer's message this turn (already validated by the chat service)."""
+    model_version: int
+    """The intent model answering this turn (core.learning; 0: the data pack alone)."""
     query: str
     """What retrieval searches: the message, joined to the topic text on a follow-up."""
     follow_up: bool

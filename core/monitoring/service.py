@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.engine.engine import Engine
 from core.events import Event, EventBus
 from core.monitoring import alert_book, stats, traces
+from core.monitoring.learning_stats import LearningStats, learning_stats
 from core.monitoring.rules import RULES_BY_NAME, AlertRule
 from core.monitoring.windows import BUCKETS, WINDOWS, Window, window_ending
 from core.security import audit
@@ -36,6 +37,7 @@ class StatisticsReport:
     intents: list[tuple[str, int]]
     confidence: list[tuple[float, int]]
     model: stats.ModelStats
+    learning: LearningStats | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class MonitoringService:
                 intents=stats.intent_distribution(session, span),
                 confidence=stats.confidence_histogram(session, span),
                 model=stats.model_stats(session, span),
+                learning=learning_stats(session, span, BUCKETS[window]),
             )
 
     def agent_health(self, user: Principal) -> list[AgentHealth]:

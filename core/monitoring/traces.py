@@ -34,6 +34,8 @@ class TurnRow:
     route: str | None
     status: str
     latency_ms: float | None
+    model_version: int | None = None
+    """The intent model that answered (0 or None: the data pack alone)."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class TurnTraceView:
 def _row_query():
     return (
         select(Turn.id, Turn.created_at, User.username, Turn.conversation_id, Turn.intent,
-               Turn.confidence, Turn.route, Turn.status, Turn.latency_ms)
+               Turn.confidence, Turn.route, Turn.status, Turn.latency_ms, Turn.model_version)
         .join(Conversation, Conversation.id == Turn.conversation_id)
         .join(User, User.id == Conversation.user_id)
     )

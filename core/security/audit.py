@@ -14,7 +14,7 @@ from core.storage.models import AuditEvent
 ACTIONS = ("login", "logout", "sign_up", "password_change", "password_reset", "user_add",
            "role_change", "user_disable", "user_enable", "alert_acknowledge", "alert_resolve",
            "threshold_change", "keys_rotate", "purge", "conversations_delete",
-           "conversations_export")
+           "conversations_export", "label_add", "examples_import", "retrain")
 
 
 def record(session: Session, action: str, *, actor: Principal | str | None,

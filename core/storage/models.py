@@ -91,6 +91,8 @@ class Turn(Base):
     completion_tokens: Mapped[int | None] = mapped_column(default=None)
     model_error: Mapped[str | None] = mapped_column(String(200), default=None)
     """Why the model's answer was not used (no customer text: status codes and kinds)."""
+    model_version: Mapped[int | None] = mapped_column(default=None)
+    """The intent model that answered: a `ModelVersion` id (0: the data pack alone)."""
 
 
 class Feedback(Base):
@@ -102,6 +104,55 @@ class Feedback(Base):
     score: Mapped[int]  # 1 thumbs up, 0 thumbs down
     comment: Mapped[str | None] = mapped_column(EncryptedText, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LabelledExample(Base):
+    """A customer message labelled by a supervisor (Review page) or an import: training data.
+
+    `label` is what was chosen (an intent, an article id or `out_of_scope`); `intent` is
+    what it trains as. After a retention purge only the masked text remains (`masked`),
+    with no link to the turn or message it came from.
+    """
+
+    __tablename__ = "labelled_examples"
+    __table_args__ = (Index("ix_labelled_status", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    text: Mapped[str] = mapped_column(EncryptedText)
+    label: Mapped[str] = mapped_column(String(128))
+    intent: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))  # intent | article | out_of_scope | confirmed
+    source: Mapped[str] = mapped_column(String(16))  # review | import
+    labelled_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    turn_id: Mapped[int | None] = mapped_column(ForeignKey("turns.id"), default=None, index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), default=None,
+                                                   index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | live | refused
+    version_id: Mapped[int | None] = mapped_column(default=None)
+    """The retrain that put it live or refused it."""
+    masked: Mapped[bool] = mapped_column(default=False)
+
+
+class ModelVersion(Base):
+    """One retrain of the intent model: its held-out scores and whether it went live."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (Index("ix_model_versions_status", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    status: Mapped[str] = mapped_column(String(16), default="training")
+    """training | live | refused | failed"""
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    requested_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    labels_total: Mapped[int] = mapped_column(default=0)
+    labels_new: Mapped[int] = mapped_column(default=0)
+    held_out: Mapped[int] = mapped_column(default=0)
+    score_before: Mapped[float | None] = mapped_column(default=None)
+    score_after: Mapped[float | None] = mapped_column(default=None)
+    train_seconds: Mapped[float | None] = mapped_column(default=None)
 
 
 class TurnTrace(Base):

@@ -10,7 +10,8 @@ from core.config import PROJECT_DIR
 from core.storage.models import Feedback
 
 PASSWORD = "harbour-lantern-quietly-7"
-MONITORING_PAGES = ["pages/agent_statistics.py", "pages/workflow_traces.py", "pages/system_alerts.py"]
+MONITORING_PAGES = ["pages/agent_statistics.py", "pages/workflow_traces.py", "pages/system_alerts.py",
+                    "pages/review.py"]
 
 
 def app() -> AppTest:
