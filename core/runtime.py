@@ -33,9 +33,10 @@ from core.security.keystore import keyring_for_migration, open_keyring
 from core.security.rate_limits import ChatRateLimiter, LoginThrottle
 from core.security.user_admin import UserAdminService
 from core.storage.database import make_engine, make_sessions
-from core.storage.encryption import encrypting_serializer, keyring_of
+from core.storage.encryption import keyring_of
 from core.storage.migrate import upgrade
 from core.storage.models import User
+from core.storage.sealed_serde import encrypting_serializer
 from core.tracing.langsmith_export import flush as flush_langsmith
 from core.tracing.langsmith_export import load_pseudonym_secret
 from core.tracing.masking import configure as configure_masking
