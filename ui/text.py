@@ -13,6 +13,11 @@ images, reference definitions, Streamlit's `:color[...]` directives), angle brac
 _URL_LIKE = re.compile(r"\S*(?:://|www\.|@|\bmailto:|\bjavascript:|\bdata:)\S*", re.IGNORECASE)
 """Words GitHub-flavoured Markdown would turn into links: schemes, `www.`, e-mail addresses."""
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_SEPARATOR = re.compile(r"([:.@])")
+_JOINER = "\u2060"
+"""WORD JOINER, invisible: before each `:`, `.` and `@` of a URL-like word it leaves no
+scheme, `www.` or address for Streamlit's GFM autolinker, which finds them in the text
+after Markdown escapes are resolved (escaping alone does not stop it)."""
 
 
 def literal(text: str) -> str:
@@ -29,14 +34,17 @@ def reply_markdown(text: str) -> str:
     """A reply (ours or a model's) for st.markdown: emphasis, lists and headings still
     render, but no link, image, autolink, bare URL, e-mail link or HTML can.
 
-    Link syntax is escaped everywhere, and every punctuation mark of a URL-like word is
-    escaped, so the GFM autolinker sees no scheme, `www.` or `@` to link. Sources are
-    shown separately, as plain titles.
+    Link syntax is escaped everywhere; in a URL-like word every punctuation mark is
+    escaped and every separator preceded by an invisible word joiner, so the GFM
+    autolinker finds no scheme, `www.` or address to link. Sources are shown separately,
+    as plain titles.
     """
 
     def escape(word: re.Match[str]) -> str:
         found = word.group(0)
-        return (_PUNCTUATION if _URL_LIKE.fullmatch(found) else _LINK_SYNTAX).sub(r"\\\1", found)
+        if not _URL_LIKE.fullmatch(found):
+            return _LINK_SYNTAX.sub(r"\\\1", found)
+        return _PUNCTUATION.sub(r"\\\1", _SEPARATOR.sub(_JOINER + r"\1", found))
 
     return re.sub(r"\S+", escape, text)
 
