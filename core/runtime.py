@@ -6,14 +6,12 @@ The CLI builds one per process; the Streamlit app keeps one per server in
 
 from __future__ import annotations
 
-import secrets
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine as Database
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings, get_settings
@@ -29,15 +27,15 @@ from core.monitoring.service import MonitoringService
 from core.redis_link import RedisLink
 from core.security.accounts import AccountService
 from core.security.audit import AuditService
-from core.security.auth import Principal, add_user, principal_of
+from core.security.auth import Principal, principal_of, system_user
 from core.security.browser_sessions import BrowserSessionPolicy, BrowserSessionService
 from core.security.keystore import keyring_for_migration, open_keyring
 from core.security.rate_limits import ChatRateLimiter, LoginThrottle, SignUpThrottle
 from core.security.user_admin import UserAdminService
 from core.storage.database import make_database, make_sessions
-from core.storage.encryption import encrypting_serializer, keyring_of
+from core.storage.encryption import keyring_of
 from core.storage.migrate import upgrade
-from core.storage.models import User
+from core.storage.sealed_serde import encrypting_serializer
 from core.tracing.langsmith_export import flush as flush_langsmith
 from core.tracing.langsmith_export import load_pseudonym_secret
 from core.tracing.masking import configure as configure_masking
@@ -130,13 +128,11 @@ class Runtime:
         """Keep this replica on the live intent model (retrains elsewhere) in the background."""
         return self.learning.watch(self.settings.model_check_interval_s)
 
-    def local_user(self, username: str = "cli") -> Principal:
-        """The terminal's own customer account, created on first use with a random password."""
+    def local_user(self, account: str = "cli") -> Principal:
+        """The terminal's own customer account (`bench` for benchmarks), found by its system
+        flag, never by its name; created on first use."""
         with self.sessions.begin() as session:
-            user = session.scalar(select(User).where(User.username == username))
-            if user is None:
-                user = add_user(session, username, secrets.token_urlsafe(24), "customer")
-            return principal_of(user)
+            return principal_of(system_user(session, account))
 
 
 def open_database(settings: Settings) -> Database:

@@ -9,7 +9,7 @@ from ui import charts
 from ui.formatting import delta_points, ms, percent
 from ui.runtime import get_runtime
 from ui.session import guarded_fragment, require_permission
-from ui.text import literal
+from ui.text import literal, spreadsheet_safe
 
 user = require_permission("monitoring:read")
 service = get_runtime().monitoring
@@ -44,10 +44,10 @@ def live_statistics(user: Principal) -> None:
                f"before it. Refreshes every {REFRESH_S} s.")
 
     st.subheader("Agents")
-    st.dataframe(
+    st.dataframe(spreadsheet_safe(
         [{"agent": n.node, "calls": n.calls, "error rate": percent(n.error_rate),
           "p50 ms": n.p50_ms, "p95 ms": n.p95_ms, "p99 ms": n.p99_ms,
-          "last error": n.last_error or "", "when": n.last_error_at} for n in report.nodes],
+          "last error": n.last_error or "", "when": n.last_error_at} for n in report.nodes]),
         hide_index=True, use_container_width=True,
     )
     if not report.nodes:
@@ -104,6 +104,7 @@ st.subheader("Health")
 for health in service.agent_health(user):
     icon = ":material/check_circle:" if health.ready else ":material/error:"
     st.markdown(f"{icon} **{health.agent}**: {'ready' if health.ready else 'not ready'}")
-    st.caption(health.detail)
+    st.caption(literal(health.detail))
     if health.last_error:
-        st.caption(f"Last error {health.last_error_at:%Y-%m-%d %H:%M} UTC: {health.last_error}")
+        st.caption(f"Last error {health.last_error_at:%Y-%m-%d %H:%M} UTC: "
+                   f"{literal(health.last_error)}")

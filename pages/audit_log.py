@@ -6,6 +6,7 @@ import streamlit as st
 from core.security.audit import ACTIONS
 from ui.runtime import get_runtime
 from ui.session import require_permission
+from ui.text import spreadsheet_safe
 
 user = require_permission("audit:read")
 
@@ -15,9 +16,10 @@ events = get_runtime().audit.events(user, action=None if action == "All" else ac
 if not events:
     st.info("No events recorded yet.")
 else:
-    st.dataframe(
-        [{"when (UTC)": e.at, "action": e.action, "outcome": e.outcome, "who": e.actor or "",
-          "from": e.client or "", "detail": e.detail or ""} for e in events],
+    st.dataframe(  # its toolbar downloads CSV: no cell may be a live formula
+        spreadsheet_safe([{"when (UTC)": e.at, "action": e.action, "outcome": e.outcome,
+                           "who": e.actor or "", "from": e.client or "",
+                           "detail": e.detail or ""} for e in events]),
         hide_index=True, use_container_width=True,
     )
     st.caption(f"The newest {len(events)} events.")

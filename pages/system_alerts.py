@@ -8,6 +8,7 @@ from core.monitoring.alert_book import AlertNotFound
 from core.security.auth import Principal
 from ui.runtime import get_runtime, start_monitor
 from ui.session import guard_callback, guarded_fragment, require_permission
+from ui.text import spreadsheet_safe
 
 user = require_permission("monitoring:read")
 runtime = get_runtime()
@@ -68,8 +69,8 @@ def live_alerts(user: Principal) -> None:
     st.subheader("Customers waiting for a person")
     requests = service.handoff_requests(user)
     if requests:
-        st.dataframe([{"conversation": r.conversation_id, "customer": r.customer,
-                       "asked (UTC)": r.requested_at} for r in requests],
+        st.dataframe(spreadsheet_safe([{"conversation": r.conversation_id, "customer": r.customer,
+                                        "asked (UTC)": r.requested_at} for r in requests]),
                      hide_index=True, use_container_width=True)
     else:
         st.caption("Nobody is waiting.")
@@ -90,12 +91,12 @@ live_alerts()
 st.subheader("History")
 history = service.alert_history(user)
 if history:
-    st.dataframe(
+    st.dataframe(spreadsheet_safe(
         [{"alert": a.id, "rule": a.rule, "severity": a.severity, "status": a.status,
           "message": a.message, "fired (UTC)": a.fired_at,
           "acknowledged by": a.acknowledged_by or "", "resolved (UTC)": a.resolved_at,
           "resolved by": a.resolved_by or ("automatic" if a.resolved_at else "")}
-         for a in history],
+         for a in history]),
         hide_index=True, use_container_width=True,
     )
 else:

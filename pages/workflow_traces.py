@@ -10,7 +10,7 @@ from core.storage.models import utcnow
 from ui import charts
 from ui.runtime import get_runtime
 from ui.session import require_permission
-from ui.text import literal
+from ui.text import literal, spreadsheet_safe
 
 user = require_permission("monitoring:read")
 service = get_runtime().monitoring
@@ -33,14 +33,14 @@ if not rows:
     st.info("No turns match these filters.")
     st.stop()
 
-st.dataframe(
+st.dataframe(spreadsheet_safe(  # its toolbar downloads CSV: no live formulas
     [{"turn": r.turn_id, "time (UTC)": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
       "customer": r.customer, "conversation": r.conversation_id, "intent": r.intent,
       "confidence": round(r.confidence, 3) if r.confidence is not None else None,
       "route": r.route, "status": "⚠ error" if r.status == "error" else r.status,
       "model": r.model_version or 0,
       "latency ms": round(r.latency_ms, 1) if r.latency_ms is not None else None}
-     for r in rows],
+     for r in rows]),
     hide_index=True, use_container_width=True,
 )
 by_id = {r.turn_id: r for r in rows}
@@ -57,7 +57,7 @@ if trace is None:
 row = trace.row
 st.subheader(f"Turn #{row.turn_id}")
 if row.status == "error":
-    st.error(f"This turn failed: {trace.error}", icon=":material/error:")
+    st.error(f"This turn failed: {literal(trace.error or '')}", icon=":material/error:")
 cols = st.columns([2, 1, 1, 1])
 cols[0].metric("Intent", row.intent or "–")
 cols[1].metric("Confidence", f"{row.confidence:.0%}" if row.confidence is not None else "–")
@@ -93,9 +93,9 @@ st.markdown(f"- **Intent model:** version {row.model_version}" if row.model_vers
             else "- **Intent model:** the data pack alone (before any labels went live)")
 if trace.passages:
     st.markdown("- **Retrieved passages:**")
-    st.dataframe(
+    st.dataframe(spreadsheet_safe(
         [{"article": p.get("title"), "section": p.get("heading"), "score": p.get("score"),
-          "intent match": p.get("intent_match")} for p in trace.passages],
+          "intent match": p.get("intent_match")} for p in trace.passages]),
         hide_index=True, use_container_width=True,
     )
 st.markdown("**Reply**")

@@ -23,7 +23,8 @@ from core.redis_link import RedisLink
 from core.runtime import Runtime
 from core.security.auth import add_user, principal_of
 from core.security.user_admin import CLI_ADMIN
-from core.storage.encryption import encrypting_serializer, keyring_of
+from core.storage.encryption import keyring_of
+from core.storage.sealed_serde import encrypting_serializer
 from tests.conftest import IN_CI
 
 

@@ -12,7 +12,7 @@ from core.conversations.validation import InvalidMessage
 from core.security.auth import Principal
 from core.security.rate_limits import RateLimited
 from ui.session import guard_callback
-from ui.text import literal
+from ui.text import literal, reply_markdown
 
 CONVERSATION_KEY = "conversation_id"
 log = logging.getLogger("concierge.ui")
@@ -51,7 +51,7 @@ def _show_entry(chat: ChatService, user: Principal, entry: TranscriptEntry) -> N
                 st.caption("Not answered yet.")
         return
     with st.chat_message("assistant"):
-        st.markdown(entry.text)
+        st.markdown(reply_markdown(entry.text))  # no link or image, whoever wrote it
         _details(chat, user, entry.turn_id, entry.sources, entry.intent, entry.confidence,
                  entry.feedback)
 
@@ -108,7 +108,7 @@ def _send(chat: ChatService, user: Principal, conversation_id: int | None, promp
             log.exception("chat turn failed")
             written.error("Sorry, something went wrong on our side. Please try again.")
             return
-        written.markdown(reply.text)
+        written.markdown(reply_markdown(reply.text))
         _details(chat, user, reply.turn_id, reply.sources, reply.intent, reply.confidence, None)
 
 

@@ -35,7 +35,8 @@ from core.config import Settings
 from core.engine.engine import sqlite_checkpointer
 from core.runtime import Runtime
 from core.storage.database import turn_writes
-from core.storage.encryption import encrypting_serializer, keyring_of
+from core.storage.encryption import keyring_of
+from core.storage.sealed_serde import encrypting_serializer
 
 FLOOR_CHECKPOINTER = "sqlite+encrypted"
 """What the floor checkpoints with: ours, a SqliteSaver with the encrypting serializer."""

@@ -16,7 +16,8 @@ def cmd_init(args: argparse.Namespace) -> None:
     db = open_database(settings)
     result: dict = {"database": db.url.render_as_string(hide_password=True), "demo_users": []}
     if args.demo:
-        created, password, generated = seed_demo_users(make_sessions(db), settings.demo_password)
+        created, password, generated = seed_demo_users(make_sessions(db), settings.demo_password,
+                                                       settings.password_min_chars)
         result["demo_users"] = created
         if created and generated:
             result["demo_password"] = password  # generated: shown this once, stored only hashed

@@ -24,7 +24,8 @@ from core.config import Settings
 from core.engine.answer_model import model_writer
 from core.engine.datapack import DataPack, load_datapack, training_examples
 from core.engine.workflow import Agents, TurnState, compile_workflow
-from core.storage.encryption import Keyring, encrypting_serializer
+from core.storage.encryption import Keyring
+from core.storage.sealed_serde import encrypting_serializer
 
 
 def train_intents(settings: Settings, examples: Sequence[tuple[str, str]],
@@ -39,7 +40,7 @@ def train_intents(settings: Settings, examples: Sequence[tuple[str, str]],
 def sqlite_checkpointer(settings: Settings, serde: Any | None = None) -> SqliteSaver:
     """A SqliteSaver on the state folder's checkpoint file, safe to share across threads.
 
-    `serde` is the encrypting serializer in the app (`core.storage.encryption.encrypting_serializer`).
+    `serde` is the encrypting serializer in the app (`core.storage.sealed_serde.encrypting_serializer`).
     """
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(settings.checkpoint_path, check_same_thread=False)

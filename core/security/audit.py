@@ -1,4 +1,9 @@
-"""The audit log: who did what, when and from where. Admins read it (`audit:read`)."""
+"""The audit log: who did what, when and from where. Admins read it (`audit:read`).
+
+A name typed at a failed login is not stored as typed (people type passwords there): a
+real account's name keeps its first letter, anything else is stored as `(not an
+account)`. Successful logins and every other event name the account in full.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.security.auth import Principal, require
-from core.storage.models import AuditEvent
+from core.storage.models import AuditEvent, User
+
+NOT_AN_ACCOUNT = "(not an account)"
 
 ACTIONS = ("login", "logout", "sign_up", "password_change", "password_reset", "user_add",
            "role_change", "user_disable", "user_enable", "alert_acknowledge", "alert_resolve",
@@ -19,12 +26,28 @@ ACTIONS = ("login", "logout", "sign_up", "password_change", "password_reset", "u
 
 def record(session: Session, action: str, *, actor: Principal | str | None,
            outcome: str = "success", client: str | None = None, detail: str | None = None) -> None:
-    """Add an event to the caller's transaction."""
-    name = actor.username if isinstance(actor, Principal) else actor
-    actor_id = actor.id if isinstance(actor, Principal) and actor.id > 0 else None
+    """Add an event to the caller's transaction.
+
+    `actor` is a Principal, or the name someone typed who is not logged in (a login that
+    failed or was throttled): that name is masked.
+    """
+    if isinstance(actor, Principal):
+        name, actor_id = actor.username, actor.id if actor.id > 0 else None
+    else:
+        name, actor_id = _masked(session, actor)
     session.add(AuditEvent(action=action, outcome=outcome, actor_id=actor_id,
                            actor=(name or "")[:64] or None, client=(client or "")[:64] or None,
                            detail=detail))
+
+
+def _masked(session: Session, typed: str | None) -> tuple[str | None, int | None]:
+    """A typed name as stored: a real account's first letter (and its id), else a marker."""
+    if not typed:
+        return None, None
+    account = session.scalar(select(User.id).where(User.username == typed))
+    if account is None:
+        return NOT_AN_ACCOUNT, None
+    return typed[0] + "*" * (len(typed) - 1), account
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,10 @@ BCRYPT_ROUNDS = 12
 MIN_PASSWORD_CHARS = 12
 MAX_PASSWORD_CHARS = 64
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+RESERVED_USERNAMES = frozenset({"cli", "bench", "admin", "administrator", "root", "system",
+                                "concierge", "support"})
+"""Names nobody can sign up or be added as: the app's own accounts, and names that would
+pass for staff. Compared without case."""
 
 
 @cache
@@ -86,6 +90,8 @@ def check_password(password: str, password_hash: str) -> bool:
 def username_problem(username: str) -> str | None:
     if not USERNAME.match(username or ""):
         return "Usernames are 3-32 characters: letters, digits, dots, dashes and underscores."
+    if username.lower() in RESERVED_USERNAMES:
+        return f"The username {username!r} is reserved; choose another."
     return None
 
 
@@ -110,7 +116,7 @@ def authenticate(session: Session, username: str, password: str) -> Principal | 
     stored = user.password_hash.encode() if user else _dummy_hash()
     raw = password.encode("utf-8")
     ok = bcrypt.checkpw(raw[:72], stored) and len(raw) <= 72
-    if not ok or user is None or not user.is_active:
+    if not ok or user is None or not user.is_active or user.system_account:
         return None
     return principal_of(user)
 
@@ -132,15 +138,32 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def add_user(session: Session, username: str, password: str, role: str = "customer") -> User:
+def add_user(session: Session, username: str, password: str, role: str = "customer", *,
+             system_account: str | None = None) -> User:
     """Create a user (the caller's transaction commits it)."""
     if role not in ROLES:
         raise AuthError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
     if session.scalar(select(User).where(User.username == username)):
         raise AuthError(f"The username {username!r} is taken.")
-    user = User(username=username, password_hash=hash_password(password), role=role)
+    user = User(username=username, password_hash=hash_password(password), role=role,
+                system_account=system_account)
     session.add(user)
     session.flush()
+    return user
+
+
+def system_user(session: Session, account: str) -> User:
+    """The app's own customer account `account` (`cli`: the terminal's), found by its flag.
+
+    Created on first use with a random password (nobody logs in as it), named `account`,
+    or `account@system` (a name no sign-up can take) when an ordinary user already holds
+    that name: such a user, made before names were reserved, never receives its work.
+    """
+    user = session.scalar(select(User).where(User.system_account == account))
+    if user is None:
+        taken = session.scalar(select(User.id).where(User.username == account))
+        user = add_user(session, f"{account}@system" if taken else account,
+                        secrets.token_urlsafe(24), "customer", system_account=account)
     return user
 
 

@@ -1,5 +1,5 @@
-"""Encryption at rest: a MultiFernet keyring, the SQLAlchemy column type and the
-checkpoint cipher that use it.
+"""Encryption at rest: a MultiFernet keyring and the SQLAlchemy column type that uses it
+(checkpoints and the answer cache use it through `core.storage.sealed_serde`).
 
 Keys come from `CONCIERGE_ENCRYPTION_KEYS` (comma-separated, newest first; the app also
 reads it from Streamlit secrets) or, on the embedded default, from a key file in the
@@ -152,28 +152,3 @@ class EncryptedText(TypeDecorator[str]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else _keyring(dialect).decrypt_text(value)
-
-
-class FernetCipher:
-    """LangGraph's `CipherProtocol` over the keyring: checkpoints are stored encrypted."""
-
-    name = "fernet"
-
-    def __init__(self, keyring: Keyring):
-        self.keyring = keyring
-
-    def encrypt(self, plaintext: bytes) -> tuple[str, bytes]:
-        return self.name, self.keyring.encrypt(plaintext)
-
-    def decrypt(self, ciphername: str, ciphertext: bytes) -> bytes:
-        if ciphername != self.name:
-            raise EncryptionKeyError(f"Unknown checkpoint cipher {ciphername!r}.")
-        return self.keyring.decrypt(ciphertext)
-
-
-def encrypting_serializer(keyring: Keyring) -> Any:
-    """A checkpoint serializer that encrypts everything it writes."""
-    from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
-    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-
-    return EncryptedSerializer(FernetCipher(keyring), JsonPlusSerializer())

@@ -32,10 +32,16 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default="customer")
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    system_account: Mapped[str | None] = mapped_column(String(32), unique=True, default=None)
+    """Set only on the app's own accounts (`cli`: the terminal's customer; `bench`), which
+    are found by it, never by a name: no sign-up or admin can set it, nobody logs in."""
 
 
 class Conversation(Base):
     __tablename__ = "conversations"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    """Ids are never reused on SQLite either: a purged conversation's id can't reach a new
+    conversation that another process still remembers under its old owner."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)

@@ -1,5 +1,6 @@
-"""Model-written answers in a real browser: tokens appear as the model streams them, and a
-supervisor sees the model's latency and tokens in the statistics."""
+"""Model-written answers in a real browser: tokens appear as the model streams them, a
+reply can show no link or image whatever the model writes, and a supervisor sees the
+model's latency and tokens in the statistics."""
 
 from __future__ import annotations
 
@@ -46,6 +47,36 @@ def test_streamed_tokens_reach_the_page_before_the_reply_is_complete(
     expect(answer).to_contain_text("Sources: [1]", timeout=20_000)
     expect(answer).to_contain_text("order a replacement [1].")
     assert len(model_server.requests) == 1
+
+
+HOSTILE = ("Freeze the card in the app [1]. Details: [our form][f] ![pixel][p] "
+           "<https://evil.example/reset> https://evil.example/bare www.evil.example/w "
+           "help@evil.example\n\n[f]: https://evil.example/form\n[p]: https://evil.example/p.png")
+
+
+def test_a_model_reply_shows_no_link_or_image(llm_server, model_server, page) -> None:
+    model_server.reply = lambda request: HOSTILE
+    model_server.token_delay_s = 0.0
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    log_in(page, llm_server.url, "alice")
+    box = page.get_by_placeholder(re.compile("Ask about your card"))
+    expect(box).to_be_visible(timeout=120_000)  # the assistant may still be starting
+    box.fill("How do I freeze my card?")
+    box.press("Enter")
+    answer = page.locator('[data-testid="stChatMessage"]').nth(1)
+    expect(answer).to_contain_text("Sources: [1]", timeout=30_000)
+    for shown in ("written", "replayed"):
+        expect(answer).to_contain_text("Freeze the card")
+        visible = answer.inner_text().replace("\u2060", "")  # word joiners are invisible
+        assert "help@evil.example" in visible and "https://evil.example/bare" in visible
+        body = answer.locator('[data-testid="stMarkdownContainer"]')
+        assert body.locator("a").count() == 0, (shown, body.first.inner_html())
+        assert answer.locator("img").count() == 0, shown
+        page.reload()  # the stored reply, replayed from the transcript
+        page.get_by_role("button", name=re.compile("How do I freeze")).first.click()
+        answer = page.locator('[data-testid="stChatMessage"]').nth(1)
+    assert not any("evil.example" in url for url in fetched)
 
 
 def test_supervisor_sees_model_latency_and_tokens(llm_server, model_server, page, browser) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from core.security import audit
 from core.storage.models import Conversation
 from tests.ui.test_app import PASSWORD, app, log_in
 
@@ -70,3 +71,14 @@ def test_audit_log_is_for_admins_only(runtime) -> None:
     assert not at.exception and at.title[0].value == "Audit log"
     table = at.dataframe[0].value
     assert {"login"} <= set(table["action"]) and "ada" in set(table["who"])
+
+
+def test_the_audit_log_page_offers_no_live_formula(runtime) -> None:
+    with runtime.sessions.begin() as session:
+        audit.record(session, "user_add", actor=runtime.accounts.authenticate("ada", PASSWORD),
+                     client='=cmd|" /C calc"!A0', detail="-clive as customer")
+    at = _open(log_in(app(), "ada"), "pages/audit_log.py")
+    table = at.dataframe[0].value
+    cells = [str(v) for column in ("who", "from", "detail") for v in table[column]]
+    assert "'=cmd|\" /C calc\"!A0" in cells and "'-clive as customer" in cells
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)
