@@ -17,8 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings, get_settings
+from core.conversations.agent_hours import AgentHours
+from core.conversations.handoff import HandoffService
+from core.conversations.inbox import InboxService
 from core.conversations.privacy import PrivacyService
 from core.conversations.service import ChatService
+from core.conversations.waiting import WaitingService
 from core.engine.answer_cache import SharedAnswerCache
 from core.engine.engine import Engine
 from core.events import EventBus
@@ -56,6 +60,9 @@ class Runtime:
     audit: AuditService
     redis: RedisLink
     events: EventBus
+    handoff: HandoffService
+    inbox: InboxService
+    waiting: WaitingService
 
     @classmethod
     def start(
@@ -73,13 +80,14 @@ class Runtime:
         events = EventBus(link)
         engine = engine or Engine.load(settings, checkpointer=checkpointer, keyring=keyring,
                                        cache=cache, on_breaker_change=_announce_breaker(events))
+        hours = AgentHours.parse(settings.agent_hours, settings.agent_timezone)
         limiter = ChatRateLimiter(settings.chat_rate_limit, link) if rate_limit else None
         throttle = LoginThrottle(settings.login_failure_limit, link) if rate_limit else None
         chat = ChatService(engine, sessions, max_message_chars=settings.max_message_chars,
                            limiter=limiter, turn_timeout_s=settings.turn_timeout_s,
                            trace_writer=TraceWriter(sessions) if settings.trace_turns else None,
                            pseudonym_secret=load_pseudonym_secret(settings.pseudonym_key_path),
-                           events=events)
+                           events=events, hours=hours)
         user_sessions = SessionService(sessions, SessionPolicy(
             idle=timedelta(minutes=settings.session_idle_minutes),
             absolute=timedelta(hours=settings.session_absolute_hours)))
@@ -94,6 +102,9 @@ class Runtime:
             AuditService(sessions),
             link,
             events,
+            HandoffService(sessions, max_message_chars=settings.max_message_chars),
+            InboxService(sessions, engine.pack.articles),
+            WaitingService(sessions, hours),
         )
 
     def close(self) -> None:

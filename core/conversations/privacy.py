@@ -1,7 +1,8 @@
 """A customer's own data: download it, delete it; and retention (`concierge purge`).
 
-Deleting a conversation removes its messages, turns, feedback, traces, spans and its
-LangGraph checkpoints. Customers act on their own conversations only (`account:self`);
+Deleting a conversation removes its messages (agents' replies and private notes too),
+turns, feedback, ratings, traces, spans and its LangGraph checkpoints. The download
+leaves agents' private notes out. Customers act on their own conversations only (`account:self`);
 purging by age needs `data:purge` (admins, and the command line).
 """
 
@@ -16,7 +17,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.security import audit
 from core.security.auth import Principal, require
-from core.storage.models import Conversation, Feedback, Message, Span, Turn, TurnTrace, utcnow
+from core.storage.models import (
+    Conversation,
+    Feedback,
+    Message,
+    Rating,
+    Span,
+    Turn,
+    TurnTrace,
+    utcnow,
+)
 
 
 class PrivacyService:
@@ -42,7 +52,7 @@ class PrivacyService:
                         "messages": [{"role": m.role, "text": m.body,
                                       "at": m.created_at.isoformat() + "Z",
                                       **_reply_details(replies.get(m.id))}
-                                     for m in c.messages],
+                                     for m in c.messages if m.role != "note"],
                     } for c in conversations]}
             audit.record(session, "conversations_export", actor=user, client=client,
                          detail=f"{len(conversations)} conversations")
@@ -103,6 +113,7 @@ def _delete_conversations(session: Session, ids: list[int]) -> list[str]:
         session.execute(delete(TurnTrace).where(TurnTrace.turn_id.in_(turn_ids)))
         session.execute(delete(Feedback).where(Feedback.turn_id.in_(turn_ids)))
         session.execute(delete(Turn).where(Turn.conversation_id.in_(chunk)))
+        session.execute(delete(Rating).where(Rating.conversation_id.in_(chunk)))
         session.execute(delete(Message).where(Message.conversation_id.in_(chunk)))
         session.execute(delete(Conversation).where(Conversation.id.in_(chunk)))
     return threads

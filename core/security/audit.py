@@ -14,7 +14,8 @@ from core.storage.models import AuditEvent
 ACTIONS = ("login", "logout", "sign_up", "password_change", "password_reset", "user_add",
            "role_change", "user_disable", "user_enable", "alert_acknowledge", "alert_resolve",
            "threshold_change", "keys_rotate", "purge", "conversations_delete",
-           "conversations_export")
+           "conversations_export", "conversation_take", "conversation_release",
+           "conversation_transfer", "conversation_resolve", "conversation_hand_back")
 
 
 def record(session: Session, action: str, *, actor: Principal | str | None,

@@ -1,4 +1,5 @@
-"""Demo users for a demo deployment: alice (customer), sam (supervisor), ada (admin)."""
+"""Demo users for a demo deployment: alice (customer), max (agent), sam (supervisor), ada
+(admin)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.security.auth import add_user, generate_password
 from core.storage.models import User
 
-DEMO_USERS = {"alice": "customer", "sam": "supervisor", "ada": "admin"}
+DEMO_USERS = {"alice": "customer", "max": "agent", "sam": "supervisor", "ada": "admin"}
 
 
 def seed_demo_users(

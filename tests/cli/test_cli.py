@@ -32,7 +32,7 @@ def test_init_demo_creates_users_once_with_the_given_password(run) -> None:
     first = run("init", "--demo", "--json", env={"CONCIERGE_DEMO_PASSWORD": "a-long-demo-pass"})
     assert first.returncode == 0, first.stderr
     result = json.loads(first.stdout)
-    assert result["demo_users"] == ["alice", "sam", "ada"]
+    assert result["demo_users"] == ["alice", "max", "sam", "ada"]
     assert "demo_password" not in result  # chosen by the operator, so not echoed
     again = json.loads(run("init", "--demo", "--json").stdout)
     assert again["demo_users"] == []
