@@ -15,6 +15,7 @@ st.set_page_config(page_title="Concierge", page_icon=":material/support_agent:")
 
 PAGES = [  # (file, title, icon, permission): the router shows what the role may open
     ("pages/chat.py", "Chat", ":material/chat:", "chat:use"),
+    ("pages/inbox.py", "Inbox", ":material/inbox:", "inbox:work"),
     ("pages/agent_statistics.py", "Agent statistics", ":material/monitoring:", "monitoring:read"),
     ("pages/workflow_traces.py", "Workflow traces", ":material/account_tree:", "monitoring:read"),
     ("pages/system_alerts.py", "System alerts", ":material/notifications:", "monitoring:read"),

@@ -143,3 +143,17 @@ def require_permission(permission: str) -> Principal:
         st.error("You're not allowed to see this page.")
         st.stop()
     return user
+
+
+def recheck_permission(permission: str) -> Principal | None:
+    """For every `st.fragment` rerun and widget callback: the user, re-validated against
+    their server-side session, while they still hold `permission`; otherwise None, and the
+    caller does nothing (a fragment then calls `stop_fragment`)."""
+    user = current_user()
+    return user if user is not None and user.can(permission) else None
+
+
+def stop_fragment() -> None:
+    """A live fragment whose user lost the session or the permission: rerun the whole page,
+    whose guard shows the login prompt or "not allowed"."""
+    st.rerun(scope="app")
