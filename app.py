@@ -29,8 +29,11 @@ if user is None:
 else:
     # Pages the role may not open stay registered but hidden, so opening their URL
     # reaches the page's own guard ("not allowed") instead of a silent redirect.
+    # The first page the role may open is the start page (the inbox for agents).
+    start = next((f for f, _, _, perm in PAGES if user.can(perm)), PAGES[0][0])
     page = st.navigation([
-        st.Page(f, title=t, icon=i, visibility="visible" if user.can(perm) else "hidden")
+        st.Page(f, title=t, icon=i, visibility="visible" if user.can(perm) else "hidden",
+                default=f == start)
         for f, t, i, perm in PAGES
     ])
     with st.sidebar:
