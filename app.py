@@ -16,6 +16,7 @@ st.set_page_config(page_title="Concierge", page_icon=":material/support_agent:")
 
 PAGES = [  # (file, title, icon, permission): the router shows what the role may open
     ("pages/chat.py", "Chat", ":material/chat:", "chat:use"),
+    ("pages/inbox.py", "Inbox", ":material/inbox:", "inbox:work"),
     ("pages/agent_statistics.py", "Agent statistics", ":material/monitoring:", "monitoring:read"),
     ("pages/workflow_traces.py", "Workflow traces", ":material/account_tree:", "monitoring:read"),
     ("pages/review.py", "Review", ":material/rate_review:", "monitoring:review"),
@@ -30,8 +31,11 @@ if user is None:
 else:
     # Pages the role may not open stay registered but hidden, so opening their URL
     # reaches the page's own guard ("not allowed") instead of a silent redirect.
+    # The first page the role may open is the start page (the inbox for agents).
+    start = next((f for f, _, _, perm in PAGES if user.can(perm)), PAGES[0][0])
     page = st.navigation([
-        st.Page(f, title=t, icon=i, visibility="visible" if user.can(perm) else "hidden")
+        st.Page(f, title=t, icon=i, visibility="visible" if user.can(perm) else "hidden",
+                default=f == start)
         for f, t, i, perm in PAGES
     ])
     with st.sidebar:

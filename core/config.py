@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     """Sentence embeddings in intent and retrieval: on when the `semantic` extra is installed."""
     model_check_interval_s: float = Field(default=10.0, gt=0.0)
     """Seconds between a replica's checks for a newer live intent model (a retrain elsewhere)."""
+    agent_hours: str = Field(default="08:00-22:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    """When human agents answer (every day, local time in `agent_timezone`); the demo bank's."""
+    agent_timezone: str = "Europe/London"
+    live_refresh_s: float = Field(default=1.0, ge=0.2, le=30.0)
+    """How often the chat and inbox pages read the store for new messages (no click)."""
     demo_password: str | None = None
     model_dir: Path | None = None
     """Where trained models are cached (default: `models/` in the state folder)."""

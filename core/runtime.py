@@ -15,8 +15,12 @@ from sqlalchemy import Engine as Database
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings, get_settings
+from core.conversations.agent_hours import AgentHours
+from core.conversations.handoff import HandoffService
+from core.conversations.inbox import InboxService
 from core.conversations.privacy import PrivacyService
 from core.conversations.service import ChatService
+from core.conversations.waiting import WaitingService
 from core.engine.answer_cache import SharedAnswerCache
 from core.engine.engine import Engine
 from core.events import EventBus
@@ -57,6 +61,9 @@ class Runtime:
     redis: RedisLink
     events: EventBus
     learning: LearningService
+    handoff: HandoffService
+    inbox: InboxService
+    waiting: WaitingService
 
     @classmethod
     def start(
@@ -84,11 +91,12 @@ class Runtime:
         throttle = LoginThrottle(settings.login_failure_limit, link,
                                  client_rate=settings.login_client_limit) if rate_limit else None
         sign_ups = SignUpThrottle(settings.sign_up_limit, link) if rate_limit else None
+        hours = AgentHours.parse(settings.agent_hours, settings.agent_timezone)
         chat = ChatService(engine, sessions, max_message_chars=settings.max_message_chars,
                            limiter=limiter, turn_timeout_s=settings.turn_timeout_s,
                            trace_writer=TraceWriter(sessions) if settings.trace_turns else None,
                            pseudonym_secret=load_pseudonym_secret(settings.pseudonym_key_path),
-                           events=events)
+                           events=events, hours=hours)
         browser_sessions = BrowserSessionService(sessions, BrowserSessionPolicy(
             idle=timedelta(minutes=settings.session_idle_minutes),
             absolute=timedelta(hours=settings.session_absolute_hours)))
@@ -105,6 +113,9 @@ class Runtime:
             link,
             events,
             LearningService(sessions, engine, settings),
+            HandoffService(sessions, max_message_chars=settings.max_message_chars),
+            InboxService(sessions, engine.pack.articles),
+            WaitingService(sessions, hours),
         )
 
     def close(self) -> None:

@@ -7,4 +7,5 @@ user = require_permission("chat:use")  # first: nothing below runs for a visitor
 from ui.chat_view import render_chat
 from ui.runtime import get_runtime
 
-render_chat(get_runtime().chat, user)
+runtime = get_runtime()
+render_chat(runtime.chat, user, runtime.waiting, runtime.settings.live_refresh_s)

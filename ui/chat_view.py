@@ -1,5 +1,6 @@
 """The customer chat: history replayed from storage, the reply streamed, sources,
-feedback, conversations in the sidebar and a way to reach a person."""
+feedback, conversations in the sidebar and a way to reach a person (who then writes in
+the same chat, live: see ui/live_chat.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import streamlit as st
 
 from core.conversations.service import ChatService, ConversationNotFound, TranscriptEntry
 from core.conversations.validation import InvalidMessage
+from core.conversations.waiting import WaitingService
 from core.security.auth import Principal
 from core.security.rate_limits import RateLimited
+from ui.live_chat import live_transcript, show_person_entry
 from ui.session import guard_callback
 from ui.text import literal, reply_markdown
 
@@ -18,7 +21,8 @@ CONVERSATION_KEY = "conversation_id"
 log = logging.getLogger("concierge.ui")
 
 
-def render_chat(chat: ChatService, user: Principal) -> None:
+def render_chat(chat: ChatService, user: Principal, waiting: WaitingService,
+                refresh_s: float = 1.0) -> None:
     _sidebar(chat, user)
     conversation_id = st.session_state.get(CONVERSATION_KEY)
     st.title("How can we help?")
@@ -32,8 +36,9 @@ def render_chat(chat: ChatService, user: Principal) -> None:
             conversation_id = None
     if not entries and not prompt:
         st.caption("Start by typing your question below.")
-    for entry in entries:
-        _show_entry(chat, user, entry)
+    if conversation_id is not None:
+        live_transcript(waiting, user, conversation_id, refresh_s,
+                        lambda u, entry: _show_entry(chat, u, entry), chat.transcript)
     if entries and not prompt and not all(e.answered for e in entries):
         st.info("We didn't get to answer your last message (our service was interrupted).")
         answer_now, _ = st.columns([1, 2])
@@ -44,6 +49,9 @@ def render_chat(chat: ChatService, user: Principal) -> None:
 
 
 def _show_entry(chat: ChatService, user: Principal, entry: TranscriptEntry) -> None:
+    if entry.role in ("agent", "event"):
+        show_person_entry(entry)
+        return
     if entry.role == "customer":
         with st.chat_message("user"):
             st.text(entry.text)  # no Markdown at all: Streamlit rewrites even escaped text
@@ -98,6 +106,8 @@ def _send(chat: ChatService, user: Principal, conversation_id: int | None, promp
         _keep_text("Sorry, something went wrong on our side. Please try again.", prompt)
         return
     st.session_state[CONVERSATION_KEY] = turn.conversation_id
+    if turn.reply.for_person:  # a person has this conversation: the live transcript shows it
+        st.rerun()
     with st.chat_message("assistant"):
         written = st.empty()
         try:
@@ -109,6 +119,8 @@ def _send(chat: ChatService, user: Principal, conversation_id: int | None, promp
             written.error("Sorry, something went wrong on our side. Please try again.")
             return
         written.markdown(reply_markdown(reply.text))
+        if reply.route == "handoff":  # now waiting for a person: show it live
+            st.rerun()
         _details(chat, user, reply.turn_id, reply.sources, reply.intent, reply.confidence, None)
 
 
@@ -164,5 +176,4 @@ def _hand_off(chat: ChatService, user: Principal, conversation_id: int | None) -
         log.exception("hand-off request failed")
         st.error("Sorry, we couldn't reach the team just now. Please try again.")
         return
-    st.success("We've asked a person from our team to join this conversation. "
-              "Agents chat from 08:00 to 22:00 UK time.")
+    st.success("We've asked a person from our team to join this conversation.")

@@ -181,3 +181,15 @@ def guard_callback(permission: str) -> Callable[[Callable[Concatenate[Principal,
                 st.toast("You're not allowed to do that.", icon=":material/block:")
         return run
     return decorate
+def recheck_permission(permission: str, *, touch: bool = True) -> Principal | None:
+    """For every `st.fragment` rerun and widget callback: the user, re-validated against
+    their server-side session, while they still hold `permission`; otherwise None, and the
+    caller does nothing (a fragment then calls `stop_fragment`). Timed refreshes pass
+    `touch=False`: they are not activity, so an open page cannot keep an idle session alive."""
+    return fresh_user(permission, touch=touch)
+
+
+def stop_fragment() -> None:
+    """A live fragment whose user lost the session or the permission: rerun the whole page,
+    whose guard shows the login prompt or "not allowed"."""
+    st.rerun(scope="app")

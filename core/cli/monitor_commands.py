@@ -1,4 +1,5 @@
-"""`concierge monitor` and `concierge seed turns`: the system monitor and synthetic load for the supervisor pages."""
+"""`concierge monitor`, `concierge seed turns` and `concierge seed handoffs`: the system
+monitor and synthetic load for the supervisor pages and the inbox."""
 
 from __future__ import annotations
 
@@ -36,6 +37,13 @@ def cmd_monitor(args: argparse.Namespace) -> None:
 def cmd_seed(args: argparse.Namespace) -> None:
     from core.monitoring.seed_turns import seed_turns
 
+    if args.target == "handoffs":
+        from core.conversations.seed_handoffs import seed_handoffs
+
+        if args.conversations < 1:
+            raise CliError("--conversations must be at least 1")
+        print_result(seed_handoffs(open_sessions(get_settings()), args.conversations), args.json)
+        return
     if args.turns < 1 or args.days <= 0:
         raise CliError("--turns must be at least 1 and --days above 0")
     print_result(seed_turns(open_sessions(get_settings()), args.turns, days=args.days),
@@ -48,8 +56,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     monitor.add_argument("--json", action="store_true")
     monitor.set_defaults(func=cmd_monitor)
 
-    seed = sub.add_parser("seed", help="store synthetic turns (to try the monitoring pages at scale)")
-    seed.add_argument("target", choices=["turns"])
+    seed = sub.add_parser("seed", help="store synthetic turns or hand-off requests (to try the "
+                          "monitoring pages and the inbox at scale)")
+    seed.add_argument("target", choices=["turns", "handoffs"])
+    seed.add_argument("--conversations", type=int, default=1000,
+                      help="handoffs: how many waiting conversations")
     seed.add_argument("--turns", type=int, default=100_000)
     seed.add_argument("--days", type=float, default=7.0)
     seed.add_argument("--json", action="store_true")

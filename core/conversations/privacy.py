@@ -1,8 +1,9 @@
 """A customer's own data: download it, delete it; and retention (`concierge purge`).
 
-Deleting a conversation removes its messages, turns, feedback, traces, spans, the labels
-given to its messages (core.learning) and its LangGraph checkpoints; a retention purge
-keeps those labels, as masked text with no link to the customer. Customers act on their own conversations only (`account:self`);
+Deleting a conversation removes its messages (agents' replies and private notes too),
+turns, feedback, ratings, traces, spans, the labels given to its messages (core.learning)
+and its LangGraph checkpoints; a retention purge keeps those labels, as masked text with
+no link to the customer. The download leaves agents' private notes out. Customers act on their own conversations only (`account:self`);
 purging by age needs `data:purge` (admins, and the command line).
 """
 
@@ -22,6 +23,7 @@ from core.storage.models import (
     Feedback,
     LabelledExample,
     Message,
+    Rating,
     Span,
     Turn,
     TurnTrace,
@@ -53,7 +55,7 @@ class PrivacyService:
                         "messages": [{"role": m.role, "text": m.body,
                                       "at": m.created_at.isoformat() + "Z",
                                       **_reply_details(replies.get(m.id))}
-                                     for m in c.messages],
+                                     for m in c.messages if m.role != "note"],
                     } for c in conversations],
                     "labels": _labels_of(session, [c.id for c in conversations])}
             audit.record(session, "conversations_export", actor=user, client=client,
@@ -141,6 +143,7 @@ def _delete_conversations(session: Session, ids: list[int], *,
         session.execute(delete(TurnTrace).where(TurnTrace.turn_id.in_(turn_ids)))
         session.execute(delete(Feedback).where(Feedback.turn_id.in_(turn_ids)))
         session.execute(delete(Turn).where(Turn.conversation_id.in_(chunk)))
+        session.execute(delete(Rating).where(Rating.conversation_id.in_(chunk)))
         session.execute(delete(Message).where(Message.conversation_id.in_(chunk)))
         session.execute(delete(Conversation).where(Conversation.id.in_(chunk)))
     return threads

@@ -1,7 +1,9 @@
 """ChatService: validate -> store the question -> run the workflow -> store the reply.
 
 The customer's message is committed before the workflow runs, so a crash mid-turn
-leaves it on record as unanswered (a customer message without a turn). Whatever the workflow does, the
+leaves it on record as unanswered (a customer message without a turn). While a person
+was asked for or holds the conversation (status `waiting` or `open`), the workflow does
+not run: the message is stored for the person and the bot stays silent. Whatever the workflow does, the
 customer gets a reply: a failure becomes a polite apology and the turn is stored with
 its error. Every call checks the caller's permission and conversation ownership.
 """
@@ -23,13 +25,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agents.answer import APOLOGY_REPLY
 from core.conversations import store as chat_store
+from core.conversations.agent_hours import AgentHours
 from core.conversations.validation import clean_message
 from core.engine.engine import Engine
 from core.events import EventBus
 from core.security.auth import NotAllowed, Principal, require
 from core.security.rate_limits import ChatRateLimiter
 from core.storage.database import bound_database, turn_writes
-from core.storage.models import Conversation, Feedback, Message, Turn, utcnow
+from core.storage.models import Conversation, Feedback, Message, Turn, User, utcnow
 from core.storage.retry import on_connection_loss
 from core.tracing.langsmith_export import turn_exporter, user_pseudonym
 from core.tracing.spans import SpanRecorder
@@ -66,6 +69,11 @@ class ChatReply:
     answered_by: str = "offline"
     """`model` when the configured model wrote it; `fallback` or `paused` when it could not."""
 
+    @property
+    def for_person(self) -> bool:
+        """The message went to a person: no reply from the bot."""
+        return self.route == "person"
+
 
 @dataclass(frozen=True)
 class TranscriptEntry:
@@ -80,6 +88,9 @@ class TranscriptEntry:
     intent: str | None = None
     confidence: float | None = None
     feedback: int | None = None
+    sender: str | None = None
+    """Who wrote an agent message (their username)."""
+    message_id: int = 0
 
 
 class TurnStream:
@@ -119,6 +130,7 @@ class ChatService:
         trace_writer: TraceWriter | None = None,
         pseudonym_secret: bytes = b"",
         events: EventBus | None = None,
+        hours: AgentHours | None = None,
     ):
         self.engine = engine
         self.sessions = sessions
@@ -135,6 +147,8 @@ class ChatService:
         """Record each turn's spans (the workflow traces page reads them)."""
         self.pseudonym_secret = pseudonym_secret
         self.events = events
+        self.hours = hours
+        """Agent hours: outside them a hand-off reply says when agents are back."""
         self._owners: dict[int, tuple[int, str]] = {}
 
     @on_connection_loss
@@ -152,19 +166,27 @@ class ChatService:
 
     def send(self, user: Principal, conversation_id: int | None, text: object) -> ChatReply:
         """One turn. Raises InvalidMessage, RateLimited, NotAllowed or ConversationNotFound."""
-        return self._answer(user, *self._accept(user, conversation_id, text))
+        accepted = self._accept(user, conversation_id, text)
+        if accepted[2] is None:
+            return _for_person(accepted[0])
+        return self._answer(user, *accepted)
 
     def stream(self, user: Principal, conversation_id: int | None, text: object) -> TurnStream:
         """`send`, with the reply streamed as it is written. Bad input raises here, before
         anything is stored, exactly as in `send`."""
         accepted = self._accept(user, conversation_id, text)
         chunks: queue.Queue = queue.Queue()
+        if accepted[2] is None:
+            future: Future[ChatReply] = Future()
+            future.set_result(_for_person(accepted[0]))
+            return TurnStream(accepted[0], future, chunks)
         future = _STREAMED_TURNS.submit(self._answer, user, *accepted, chunks.put)
         return TurnStream(accepted[0], future, chunks)
 
     def _accept(self, user: Principal, conversation_id: int | None,
-                text: object) -> tuple[int, str, int, str]:
-        """Checks, then the stored question: (conversation, thread, question id, clean text)."""
+                text: object) -> tuple[int, str, int | None, str]:
+        """Checks, then the stored question: (conversation, thread, question id, clean text);
+        the question id is None when the message went to a person."""
         require(user, "chat:use")
         text = clean_message(text, max_chars=self.max_message_chars)
         self._count(user, "chat")
@@ -183,7 +205,7 @@ class ChatService:
             pending = session.execute(
                 select(Message.id, Message.body).where(
                     Message.conversation_id == conversation_id, Message.role == "customer",
-                    Message.id.not_in(answered))
+                    Message.for_person.is_(False), Message.id.not_in(answered))
                 .order_by(Message.id.desc()).limit(1)).first()
         if pending is None:
             return None
@@ -210,12 +232,18 @@ class ChatService:
         return reply
 
     @on_connection_loss
-    def _store_question(self, user: Principal, conversation_id: int, text: str) -> tuple[str, int]:
-        """Stored before any work, so a crash mid-turn leaves it on record as unanswered."""
+    def _store_question(self, user: Principal, conversation_id: int,
+                        text: str) -> tuple[str, int | None]:
+        """Stored before any work, so a crash mid-turn leaves it on record as unanswered;
+        (thread, None) when a person was asked for or holds the conversation."""
         with self._turn_writes, self._database.begin() as connection:
             thread_id = self._owned_thread(connection, user, conversation_id)
-            return thread_id, chat_store.add_message(
-                connection, conversation_id=conversation_id, role="customer", body=text)
+            for_person = chat_store.conversation_status(connection, conversation_id) in (
+                "waiting", "open")
+            message_id = chat_store.add_message(
+                connection, conversation_id=conversation_id, role="customer", body=text,
+                for_person=for_person)
+            return thread_id, None if for_person else message_id
 
     def _count(self, user: Principal, action: str) -> None:
         """Count one `action` against the user's limit (RateLimited when over)."""
@@ -269,7 +297,12 @@ class ChatService:
         error = state.get("error")
         intent = state.get("intent")
         created_at = utcnow()
+        handoff = state["route"] == "handoff"
+        if handoff and self.hours is not None and not self.hours.is_open():
+            state = {**state, "answer": f"{state['answer']} {self.hours.back_at()}"}
         with self._turn_writes, self._database.begin() as connection:
+            if handoff:
+                chat_store.queue_for_person(connection, conversation_id)
             reply_id = chat_store.add_message(
                 connection, conversation_id=conversation_id, role="assistant",
                 body=state["answer"],
@@ -282,23 +315,28 @@ class ChatService:
                 model_version=state.get("model_version"),
                 **_model_columns(state.get("model_call")),
             )
-        return ChatReply(
+        reply = ChatReply(
             text=state["answer"], intent=intent, confidence=state.get("confidence"),
             route=state["route"], sources=state.get("sources", []), latency_ms=latency_ms,
             conversation_id=conversation_id, turn_id=turn_id, status="error" if error else "ok",
             created_at=created_at, answered_by=(state.get("model_call") or {}).get("mode", "offline"),
         )
+        if handoff:
+            self._announce_handoff(conversation_id)
+        return reply
 
     def transcript(self, user: Principal, conversation_id: int) -> list[TranscriptEntry]:
-        """The conversation as the chat page replays it: each reply with its turn's details."""
+        """The conversation as the chat page replays it: each reply with its turn's details
+        (agents' private notes left out)."""
         require(user, "chat:use")
         with self.sessions() as session:
             _owned(session, user, conversation_id)
             rows = session.execute(
-                select(Message, Turn, Feedback.score)
+                select(Message, Turn, Feedback.score, User.username)
                 .outerjoin(Turn, Turn.reply_id == Message.id)
                 .outerjoin(Feedback, Feedback.turn_id == Turn.id)
-                .where(Message.conversation_id == conversation_id)
+                .outerjoin(User, User.id == Message.sender_id)
+                .where(Message.conversation_id == conversation_id, Message.role != "note")
                 .order_by(Message.id)
             ).all()
             answered = set(session.scalars(
@@ -307,12 +345,12 @@ class ChatService:
         return [
             TranscriptEntry(
                 role=m.role, text=m.body,
-                answered=m.role != "customer" or m.id in answered,
+                answered=m.role != "customer" or m.for_person or m.id in answered,
                 turn_id=t.id if t else None, sources=t.sources if t else [],
                 intent=t.intent if t else None, confidence=t.confidence if t else None,
-                feedback=score,
+                feedback=score, sender=sender, message_id=m.id,
             )
-            for m, t, score in rows
+            for m, t, score, sender in rows
         ]
 
     def give_feedback(self, user: Principal, turn_id: int, score: int) -> None:
@@ -332,16 +370,18 @@ class ChatService:
                 session.add(Feedback(turn_id=turn_id, user_id=user.id, score=score))
 
     def request_handoff(self, user: Principal, conversation_id: int) -> None:
-        """Record that the customer asked for a person on this conversation (RateLimited
-        past the per-user limit on such requests)."""
+        """Put the conversation in the queue for a person (no change when already there;
+        RateLimited past the per-user limit on such requests)."""
         require(user, "chat:use")
         self._count(user, "handoff")
         with self.sessions.begin() as session:
-            conversation = _owned(session, user, conversation_id)
-            first_request = conversation.handoff_requested_at is None
-            if first_request:
-                conversation.handoff_requested_at = utcnow()
-        if first_request and self.events is not None:
+            _owned(session, user, conversation_id)
+            queued = chat_store.queue_for_person(session, conversation_id)
+        if queued:
+            self._announce_handoff(conversation_id)
+
+    def _announce_handoff(self, conversation_id: int) -> None:
+        if self.events is not None:
             self.events.publish("handoff_requested", "A customer asked for a person",
                                 conversation_id=conversation_id)
 
@@ -358,6 +398,11 @@ class ChatService:
                 .order_by(func.coalesce(last_message, 0).desc(), Conversation.id.desc())
             )
             return list(rows)
+
+
+def _for_person(conversation_id: int) -> ChatReply:
+    return ChatReply(text="", intent=None, confidence=None, route="person",
+                     conversation_id=conversation_id, created_at=utcnow())
 
 
 def _model_columns(call: dict | None) -> dict:

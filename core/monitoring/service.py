@@ -136,8 +136,13 @@ class MonitoringService:
             return traces.known_intents(session)
 
     def trace(self, user: Principal, turn_id: int) -> traces.TurnTraceView | None:
-        require(user, "monitoring:read")
+        """One turn's trace: supervisors any; an agent only in a conversation they hold."""
+        supervisor = user is not None and user.can("monitoring:read")
+        if not supervisor:
+            require(user, "inbox:work")
         with self.sessions() as session:
+            if not supervisor and not traces.held_by(session, turn_id, user.id):
+                raise NotAllowed("You can read the traces of conversations you hold.")
             return traces.turn_trace(session, turn_id)
 
     def langsmith_url(self, user: Principal, run_id: str) -> str | None:

@@ -92,6 +92,14 @@ def recent_turns(session: Session, filters: TurnFilter) -> list[TurnRow]:
     return [TurnRow(*r) for r in rows]
 
 
+def held_by(session: Session, turn_id: int, agent_id: int) -> bool:
+    """Whether the turn's conversation is open and held by this agent."""
+    return session.scalar(
+        select(Conversation.id).join(Turn, Turn.conversation_id == Conversation.id)
+        .where(Turn.id == turn_id, Conversation.status == "open",
+               Conversation.assignee_id == agent_id)) is not None
+
+
 def known_intents(session: Session) -> list[str]:
     return sorted(i for i in session.scalars(select(Turn.intent).distinct()) if i)
 

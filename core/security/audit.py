@@ -21,7 +21,9 @@ NOT_AN_ACCOUNT = "(not an account)"
 ACTIONS = ("login", "logout", "sign_up", "password_change", "password_reset", "user_add",
            "role_change", "user_disable", "user_enable", "alert_acknowledge", "alert_resolve",
            "threshold_change", "keys_rotate", "purge", "conversations_delete",
-           "conversations_export", "label_add", "examples_import", "retrain")
+           "conversations_export", "label_add", "examples_import", "retrain",
+           "conversation_take", "conversation_release",
+           "conversation_transfer", "conversation_resolve", "conversation_hand_back")
 
 
 def record(session: Session, action: str, *, actor: Principal | str | None,

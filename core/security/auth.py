@@ -38,7 +38,11 @@ def _dummy_hash() -> bytes:
 
 ROLES: dict[str, frozenset[str]] = {
     "customer": frozenset({"chat:use", "account:self"}),
-    "supervisor": frozenset({"chat:use", "account:self", "monitoring:*"}),
+    # A human support agent: works conversations in the inbox (and reads the traces of
+    # the ones they hold), nothing else.
+    "agent": frozenset({"inbox:work", "account:self"}),
+    # inbox:* adds inbox:supervise: any conversation, another agent's included.
+    "supervisor": frozenset({"chat:use", "account:self", "monitoring:*", "inbox:*"}),
     "admin": frozenset({"*"}),  # also users:manage and audit:read
 }
 

@@ -1,8 +1,9 @@
-"""Demo users for a demo deployment: alice (customer), sam (supervisor), ada (admin).
+"""Demo users for a demo deployment: alice (customer), max (agent), sam (supervisor), ada
+(admin).
 
-They are for demos only: three well-known names sharing one password. The password
+They are for demos only: well-known names sharing one password. The password
 (`CONCIERGE_DEMO_PASSWORD`, or a generated one) must pass the same strength rules as
-any other, for each of the three names.
+any other, for each of the names.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from core.security.auth import (
 )
 from core.storage.models import User
 
-DEMO_USERS = {"alice": "customer", "sam": "supervisor", "ada": "admin"}
+DEMO_USERS = {"alice": "customer", "max": "agent", "sam": "supervisor", "ada": "admin"}
 
 
 def demo_password_problem(password: str, min_chars: int = MIN_PASSWORD_CHARS) -> str | None:

@@ -1,5 +1,9 @@
 """SQLAlchemy 2.0 typed models: users, conversations, messages, turns and feedback.
 
+A conversation has one status (Chatwoot's model): `bot` (the assistant answers),
+`waiting` (a person was asked for), `open` (an agent holds it: the bot is silent) or
+`resolved`; messages carry their sender type (customer, assistant, agent, note, event).
+
 A customer's message is stored before the workflow runs and its turn afterwards, so a
 crash mid-turn leaves the message on record; a customer message with no turn is
 unanswered (derived, not stored twice).
@@ -9,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from core.storage.encryption import EncryptedText
@@ -39,7 +43,8 @@ class User(Base):
 
 class Conversation(Base):
     __tablename__ = "conversations"
-    __table_args__ = ({"sqlite_autoincrement": True},)
+    __table_args__ = (Index("ix_conversations_status_queue", "status", "handoff_requested_at"),
+                      {"sqlite_autoincrement": True})
     """Ids are never reused on SQLite either: a purged conversation's id can't reach a new
     conversation that another process still remembers under its old owner."""
 
@@ -48,7 +53,16 @@ class Conversation(Base):
     title: Mapped[str] = mapped_column(EncryptedText, default="New conversation")
     thread_id: Mapped[str] = mapped_column(String(64), unique=True)
     handoff_requested_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the customer last asked for a person (their place in the queue)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="bot")
+    """bot | waiting | open (an agent holds it) | resolved; changed only by guarded updates."""
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None,
+                                                    index=True)
+    """The agent holding it (open), or who last held it (resolved, handed back)."""
+    assigned_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_human_reply_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.id", cascade="all, delete-orphan"
@@ -60,9 +74,14 @@ class Message(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
-    role: Mapped[str] = mapped_column(String(16))  # customer | assistant
+    role: Mapped[str] = mapped_column(String(16))
+    """Sender type: customer | assistant (the bot) | agent | note (agents only) | event."""
     body: Mapped[str] = mapped_column(EncryptedText)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    """The agent who wrote an agent message or note."""
+    for_person: Mapped[bool] = mapped_column(default=False)
+    """A customer message sent while a person was asked for or held it: the bot stays out."""
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 
@@ -159,6 +178,22 @@ class ModelVersion(Base):
     score_before: Mapped[float | None] = mapped_column(default=None)
     score_after: Mapped[float | None] = mapped_column(default=None)
     train_seconds: Mapped[float | None] = mapped_column(default=None)
+
+
+class Rating(Base):
+    """A customer's rating (1-5) of the help after an agent resolved their conversation."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("conversation_id", "resolved_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    resolved_at: Mapped[datetime]
+    """The resolution rated (one rating each; rating again replaces it)."""
+    score: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(EncryptedText, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TurnTrace(Base):

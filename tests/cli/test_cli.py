@@ -32,7 +32,7 @@ def test_init_demo_creates_users_once_with_the_given_password(run) -> None:
     first = run("init", "--demo", "--json", env={"CONCIERGE_DEMO_PASSWORD": "a-long-demo-pass"})
     assert first.returncode == 0, first.stderr
     result = json.loads(first.stdout)
-    assert result["demo_users"] == ["alice", "sam", "ada"]
+    assert result["demo_users"] == ["alice", "max", "sam", "ada"]
     assert "demo_password" not in result  # chosen by the operator, so not echoed
     again = json.loads(run("init", "--demo", "--json").stdout)
     assert again["demo_users"] == []
@@ -81,3 +81,19 @@ def test_chat_answers_and_quits(run) -> None:
     out = run("chat", input="how do I change my pin\n\n/quit\n")
     assert out.returncode == 0, out.stderr
     assert "bot>" in out.stdout and "Please type a message first." in out.stdout
+
+
+def test_seed_handoffs_then_inbox_list(run) -> None:
+    seeded = run("seed", "handoffs", "--conversations", "30", "--json")
+    assert seeded.returncode == 0, seeded.stderr
+    assert json.loads(seeded.stdout)["conversations"] == 30
+    listed = run("inbox", "list", "--limit", "5", "--json")
+    assert listed.returncode == 0, listed.stderr
+    result = json.loads(listed.stdout)
+    assert result["total"] == 30 and len(result["conversations"]) == 5
+    waits = [c["waited_s"] for c in result["conversations"]]
+    assert waits == sorted(waits, reverse=True)  # oldest first
+    assert result["conversations"][0]["intent"] == "human_agent"
+    assert json.loads(run("inbox", "list", "--view", "mine", "--json").stdout)["total"] == 0
+    bad = run("seed", "handoffs", "--conversations", "0")
+    assert bad.returncode == 1 and bad.stderr.startswith("concierge: error: --conversations")

@@ -52,6 +52,7 @@ CALLS: list[tuple[str, str, Call]] = [
      lambda r, u: r.monitoring.recent_turns(u, TurnFilter())),
     ("monitoring.known_intents", "monitoring:read", lambda r, u: r.monitoring.known_intents(u)),
     ("monitoring.trace", "monitoring:read", lambda r, u: r.monitoring.trace(u, 1)),
+    # (agents read a trace only in a conversation they hold: tests/conversations/test_handoff.py)
     ("monitoring.langsmith_url", "monitoring:read",
      lambda r, u: r.monitoring.langsmith_url(u, "00000000-0000-0000-0000-000000000000")),
     ("monitoring.latest_sample", "monitoring:read", lambda r, u: r.monitoring.latest_sample(u)),
@@ -74,6 +75,19 @@ CALLS: list[tuple[str, str, Call]] = [
     ("privacy.export", "account:self", lambda r, u: r.privacy.export(u)),
     ("privacy.delete_mine", "account:self", lambda r, u: r.privacy.delete_mine(u)),
     ("privacy.purge", "data:purge", lambda r, u: r.privacy.purge(u, 3650)),
+    ("handoff.take", "inbox:work", lambda r, u: r.handoff.take(u, 999)),
+    ("handoff.release", "inbox:work", lambda r, u: r.handoff.release(u, 999)),
+    ("handoff.transfer", "inbox:work", lambda r, u: r.handoff.transfer(u, 999, "target")),
+    ("handoff.resolve", "inbox:work", lambda r, u: r.handoff.resolve(u, 999)),
+    ("handoff.hand_back", "inbox:work", lambda r, u: r.handoff.hand_back(u, 999)),
+    ("handoff.reply", "inbox:work", lambda r, u: r.handoff.reply(u, 999, "hello")),
+    ("handoff.note", "inbox:work", lambda r, u: r.handoff.note(u, 999, "a note")),
+    ("inbox.queue", "inbox:work", lambda r, u: r.inbox.queue(u)),
+    ("inbox.conversation", "inbox:work", lambda r, u: r.inbox.conversation(u, 999)),
+    ("inbox.agents", "inbox:work", lambda r, u: r.inbox.agents(u)),
+    ("inbox.find_articles", "inbox:work", lambda r, u: r.inbox.find_articles(u, "card")),
+    ("waiting.status", "chat:use", lambda r, u: r.waiting.status(u, 999)),
+    ("waiting.rate", "chat:use", lambda r, u: r.waiting.rate(u, 999, 5)),
     ("accounts.change_password", "account:self",
      lambda r, u: r.accounts.change_password(u, "wrong-current", "x", "x")),
 ]
@@ -83,7 +97,8 @@ def test_every_public_service_method_is_in_the_matrix(world) -> None:
     runtime, _ = world
     covered = {name for name, _, _ in CALLS}
     services = {"chat": runtime.chat, "monitoring": runtime.monitoring, "users": runtime.users,
-                "audit": runtime.audit, "privacy": runtime.privacy, "accounts": runtime.accounts}
+                "audit": runtime.audit, "privacy": runtime.privacy, "accounts": runtime.accounts,
+                "handoff": runtime.handoff, "inbox": runtime.inbox, "waiting": runtime.waiting}
     exempt = {"chat.forget_conversations",  # internal: takes no caller, returns nothing
               # before anyone is logged in, or the caller's own session:
               "accounts.authenticate", "accounts.sign_up", "accounts.start_session", "accounts.log_out"}
@@ -114,3 +129,9 @@ def test_the_roles_grant_what_the_product_promises() -> None:
     assert not has_permission("supervisor", "users:manage")
     assert not has_permission("customer", "monitoring:read")
     assert has_permission("admin", "audit:read") and has_permission("admin", "data:purge")
+    assert has_permission("agent", "inbox:work") and not has_permission("agent", "chat:use")
+    assert not has_permission("agent", "monitoring:read")
+    assert not has_permission("agent", "inbox:supervise")
+    assert has_permission("supervisor", "inbox:work") and has_permission("supervisor",
+                                                                          "inbox:supervise")
+    assert not has_permission("customer", "inbox:work")

@@ -1,4 +1,5 @@
-"""The `runtime` fixture the page tests share: a scratch runtime with alice, sam and ada."""
+"""The `runtime` fixture the page tests share: a scratch runtime with alice, max, sam and
+ada."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ def runtime(settings, engine, monkeypatch) -> Runtime:
     with rt.sessions.begin() as session:
         from core.security.auth import add_user
 
-        for name, role in (("alice", "customer"), ("sam", "supervisor"), ("ada", "admin")):
+        for name, role in (("alice", "customer"), ("max", "agent"), ("sam", "supervisor"),
+                           ("ada", "admin")):
             add_user(session, name, PASSWORD, role)
     monkeypatch.setattr(ui_runtime, "override", rt)
     return rt

@@ -79,12 +79,13 @@ def test_sign_up_creates_a_customer(runtime) -> None:
 
 @pytest.mark.parametrize(
     ("username", "allowed"),
-    [("alice", ["pages/chat.py"]), ("sam", ["pages/chat.py", *MONITORING_PAGES]),
-     ("ada", ["pages/chat.py", *MONITORING_PAGES])],
+    [("alice", ["pages/chat.py"]), ("max", ["pages/inbox.py"]),
+     ("sam", ["pages/chat.py", "pages/inbox.py", *MONITORING_PAGES]),
+     ("ada", ["pages/chat.py", "pages/inbox.py", *MONITORING_PAGES])],
 )
 def test_every_page_for_every_role(runtime, username, allowed) -> None:
     at = log_in(app(), username)
-    for page in ["pages/chat.py", *MONITORING_PAGES]:
+    for page in ["pages/chat.py", "pages/inbox.py", *MONITORING_PAGES]:
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
         errors = [e.value for e in at.error]
@@ -94,7 +95,7 @@ def test_every_page_for_every_role(runtime, username, allowed) -> None:
             assert errors == ["You're not allowed to see this page."]
 
 
-@pytest.mark.parametrize("page", ["pages/chat.py", *MONITORING_PAGES])
+@pytest.mark.parametrize("page", ["pages/chat.py", "pages/inbox.py", *MONITORING_PAGES])
 def test_page_opened_without_login_shows_only_the_prompt(runtime, page) -> None:
     at = AppTest.from_file(str(PROJECT_DIR / page), default_timeout=30).run()
     assert not at.exception

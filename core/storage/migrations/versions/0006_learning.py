@@ -4,7 +4,7 @@ Labelled examples hold customer text, so `text` is encrypted (EncryptedText) lik
 other customer text; a new table starts empty, so nothing existing is re-encrypted.
 
 Revision ID: 0006
-Revises: 0004 (the lead chains it after 0005 when that lands)
+Revises: 0005
 Create Date: 2026-12-03
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
