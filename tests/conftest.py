@@ -12,16 +12,14 @@ import pytest
 
 from core.config import PROJECT_DIR, Settings
 from core.engine.engine import Engine, memory_checkpointer
+from tests.support import IN_CI, unavailable  # noqa: F401 (IN_CI: older imports of it from here)
 
 BANKING77 = PROJECT_DIR.parent / "shared" / "data" / "banking77"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def need_banking77() -> Path:
     if not (BANKING77 / "test.csv").exists():
-        if IN_CI:
-            pytest.fail(f"BANKING77 is missing at {BANKING77}; CI must have ../shared")
-        pytest.skip(f"BANKING77 not found at {BANKING77}")
+        unavailable(f"BANKING77 not found at {BANKING77} (../shared beside the repo)")
     return BANKING77
 
 
@@ -70,9 +68,7 @@ def create_test_database() -> str:
         with admin.connect() as connection:
             connection.execute(text(f'create database "{name}"'))
     except OperationalError as exc:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
-        pytest.skip("PostgreSQL is not reachable")
+        unavailable(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
     finally:
         admin.dispose()
     return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
@@ -106,7 +102,5 @@ def redis_url() -> str:
     try:
         redis.Redis.from_url(REDIS_TEST_URL, socket_timeout=2).ping()
     except redis.RedisError as exc:
-        if IN_CI:
-            pytest.fail(f"Redis is not reachable at {REDIS_TEST_URL}: {exc}")
-        pytest.skip("Redis is not reachable")
+        unavailable(f"Redis is not reachable at {REDIS_TEST_URL}: {exc}")
     return REDIS_TEST_URL

@@ -7,11 +7,10 @@ import os
 import shutil
 import subprocess
 
-import pytest
 import yaml
 
 from core.config import PROJECT_DIR
-from tests.conftest import IN_CI
+from tests.support import unavailable
 
 
 def _compose() -> list[str]:
@@ -20,9 +19,7 @@ def _compose() -> list[str]:
         return ["docker", "compose"]
     if shutil.which("docker-compose"):
         return ["docker-compose"]
-    if IN_CI:
-        pytest.fail("neither `docker compose` nor `docker-compose` is installed")
-    pytest.skip("docker compose is not installed")
+    unavailable("neither `docker compose` nor `docker-compose` is installed")
 
 
 def _config(env: dict[str, str]) -> subprocess.CompletedProcess:

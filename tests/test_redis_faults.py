@@ -4,7 +4,6 @@ free port, stopped and restarted mid-run, so nothing else is disturbed."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,20 +23,16 @@ from core.runtime import Runtime
 from core.security.auth import add_user, principal_of
 from core.security.user_admin import CLI_ADMIN
 from core.storage.encryption import encrypting_serializer, keyring_of
-from tests.conftest import IN_CI
+from tests.support import free_port, unavailable
 
 
 class OwnRedis:
     def __init__(self) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            if IN_CI:
-                pytest.fail("redis-server is missing")
-            pytest.skip("redis-server is missing")
+            unavailable("redis-server is missing")
         self.binary = binary
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen | None = None
 
