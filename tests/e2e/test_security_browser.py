@@ -20,7 +20,7 @@ import uuid
 from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import create_engine, text
 
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import after_rerun, log_in
 from tests.security.hostile_inputs import BROWSER_SUBSET, MUST_REJECT, by_id
 
 MESSAGES = '[data-testid="stChatMessage"]'
@@ -92,10 +92,10 @@ def test_script_and_link_payloads_show_as_text_and_run_nothing(server, page) -> 
         wait_for_reply(page, 2 * i + 2)
     assert_payloads_inert(page, dialogs)
     # clicking where the link text is must not navigate or run anything
+    expect(page.locator(MESSAGES).locator("a")).to_have_count(0)  # nothing there can navigate
     url_before = page.url
     page.locator(MESSAGES).nth(2).get_by_text("click me", exact=False).click()
-    page.wait_for_timeout(300)
-    assert page.url == url_before and dialogs == []
+    assert page.evaluate("() => location.href") == url_before and dialogs == []
 
     # replayed from storage: leave the conversation and open it again from the sidebar
     sidebar = page.get_by_test_id("stSidebar")
@@ -180,9 +180,11 @@ def alices_conversation_ids(server) -> list[int]:
 
 
 def go_within_session(page: Page, path: str) -> None:
-    """Change the URL inside the running session (a full load starts a new session)."""
-    page.evaluate("(path) => { window.history.pushState({}, '', path); "
-                  "window.dispatchEvent(new PopStateEvent('popstate')); }", path)
+    """Change the URL inside the running session (a full load starts a new session) and
+    wait for the script run that the change starts to finish."""
+    after_rerun(page, lambda: page.evaluate(
+        "(path) => { window.history.pushState({}, '', path); "
+        "window.dispatchEvent(new PopStateEvent('popstate')); }", path))
 
 
 def session_cookie(context) -> dict:
@@ -232,7 +234,6 @@ def test_another_customer_cannot_reach_a_conversation_through_the_url(server, br
                 f"/chat?session={target}", f"/chat/{target}", f"/conversation/{target}"]
     for path in tampered:  # inside mallory's running session
         go_within_session(page, path)
-        page.wait_for_timeout(300)
         expect(page.get_by_text(f"Logged in as {mallory}"), path).to_be_visible()
         expect(page.get_by_text(secret), path).to_have_count(0)
         expect(sidebar.get_by_text("Your conversations"), path).to_have_count(0)
@@ -262,7 +263,6 @@ def test_another_customer_cannot_reach_a_conversation_through_the_url(server, br
     expect(sam.get_by_text("Logged in as sam")).to_be_visible(timeout=SLOW)
     expect(sam.get_by_text("Start by typing your question below.")).to_be_visible()
     go_within_session(sam, f"/chat?conversation_id={target}")
-    sam.wait_for_timeout(300)
     expect(sam.get_by_text(secret)).to_have_count(0)
     no_crash_shown(sam)
     sam_context.close()
