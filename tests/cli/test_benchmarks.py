@@ -15,7 +15,7 @@ def test_banking77_intent_accuracy_floor() -> None:
     test = read_labelled_csv(folder / "test.csv", "text", "category")
     result = evaluate_intents(train, test)
     assert result["n"] == 3080
-    assert result["accuracy"] >= 0.90, result
+    assert result["accuracy"] >= 0.915, result  # README: 92.18%, target >= 92.0%
     assert result["predict_ms"] < 2.0, result
 
 
@@ -23,8 +23,8 @@ def test_banking77_intent_accuracy_floor() -> None:
 def test_demo_pack_engine_on_banking77_floor(engine) -> None:
     test = read_labelled_csv(need_banking77() / "test.csv", "text", "category")
     result = evaluate_engine(engine, test)
-    assert result["intent_accuracy"] >= 0.75, result
-    assert result["resolution_accuracy"] >= 0.72, result
+    assert result["intent_accuracy"] >= 0.79, result  # README: 80.19%, target >= 80%
+    assert result["resolution_accuracy"] >= 0.78, result  # README: 80.06%, target >= 78%
 
 
 def test_oos_metrics_are_reported() -> None:
@@ -47,8 +47,8 @@ def test_model_mode_overhead_floor() -> None:
 
     result = run(turns=60)
     assert result["turns"] == 60 and result["server_p95_ms"] > 0, result
-    # Target 15 ms (README figure); the floor leaves room for a busy CI machine.
-    assert result["added_p95_ms"] < 40, result
+    # README: 9.3 ms, target <= 15 ms; the floor is three times the figure (a busy machine)
+    assert result["added_p95_ms"] < 30, result
 
 
 def test_bench_engine_reports_ours_the_workflow_and_the_floor_from_one_run(settings) -> None:

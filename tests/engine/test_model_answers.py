@@ -137,8 +137,10 @@ def test_a_slow_or_down_model_server_falls_back_within_the_timeout(
     elapsed_ms = (time.perf_counter() - started) * 1000
     assert reply.text == offline_text(engine, QUESTION)
     assert turn_row(runtime, reply.turn_id).answer_mode == "fallback"
-    assert reply.latency_ms <= timeout * 1000 + 100, reply.latency_ms
-    assert elapsed_ms <= timeout * 1000 + 250, elapsed_ms  # storing included
+    # without the timeout a turn takes 2.5 s (stalls) or 5 s (slow); the margins are for a
+    # machine three times slower than a quiet one
+    assert reply.latency_ms <= timeout * 1000 + 400, reply.latency_ms
+    assert elapsed_ms <= timeout * 1000 + 700, elapsed_ms  # storing included
 
 
 def test_repeated_failures_open_the_breaker_fire_an_alert_and_it_recovers(

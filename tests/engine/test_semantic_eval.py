@@ -36,5 +36,5 @@ def test_banking77_with_embeddings_through_the_cli() -> None:
     figures = json.loads(result.stdout)
     assert figures["embeddings"] == "all-MiniLM-L6-v2/384", figures
     assert figures["n"] == 3080
-    assert figures["accuracy"] >= 0.93, figures
+    assert figures["accuracy"] >= 0.935, figures  # README: 94.35%, target >= 94.0%
     assert figures["predict_ms"] <= 20.0, figures
