@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,27 +125,4 @@ def log_in(page, url: str, username: str, password: str = DEMO_PASSWORD) -> None
     page.get_by_label("Username").first.fill(username)
     page.get_by_label("Password", exact=True).first.fill(password)
     page.get_by_role("button", name="Log in").click()
-
-
-_WATCH_RUNS = """() => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  window.__conciergeRan = false;
-  if (!window.__conciergeRuns) {
-    window.__conciergeRuns = new MutationObserver(() => {
-      if (app.getAttribute('data-test-script-state') !== 'notRunning') window.__conciergeRan = true;
-    });
-    window.__conciergeRuns.observe(app, {attributes: true,
-                                         attributeFilter: ['data-test-script-state']});
-  }
-}"""
-_RUN_FINISHED = """() => window.__conciergeRan && document.querySelector(
-  '[data-testid="stApp"]').getAttribute('data-test-script-state') === 'notRunning'"""
-
-
-def after_rerun(page, action: Callable[[], object]) -> None:
-    """Do `action` and wait until the script run it causes has finished (so a check that
-    something is absent looks at the new page, not the old one; no fixed wait)."""
-    page.evaluate(_WATCH_RUNS)
-    action()
-    page.wait_for_function(_RUN_FINISHED)
 

@@ -20,7 +20,7 @@ import uuid
 from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import create_engine, text
 
-from tests.e2e.conftest import after_rerun, log_in
+from tests.e2e.conftest import log_in
 from tests.security.hostile_inputs import BROWSER_SUBSET, MUST_REJECT, by_id
 
 MESSAGES = '[data-testid="stChatMessage"]'
@@ -180,11 +180,9 @@ def alices_conversation_ids(server) -> list[int]:
 
 
 def go_within_session(page: Page, path: str) -> None:
-    """Change the URL inside the running session (a full load starts a new session) and
-    wait for the script run that the change starts to finish."""
-    after_rerun(page, lambda: page.evaluate(
-        "(path) => { window.history.pushState({}, '', path); "
-        "window.dispatchEvent(new PopStateEvent('popstate')); }", path))
+    """Change the URL inside the running session (a full load starts a new session)."""
+    page.evaluate("(path) => { window.history.pushState({}, '', path); "
+                  "window.dispatchEvent(new PopStateEvent('popstate')); }", path)
 
 
 def session_cookie(context) -> dict:
@@ -234,6 +232,7 @@ def test_another_customer_cannot_reach_a_conversation_through_the_url(server, br
                 f"/chat?session={target}", f"/chat/{target}", f"/conversation/{target}"]
     for path in tampered:  # inside mallory's running session
         go_within_session(page, path)
+        page.wait_for_timeout(300)
         expect(page.get_by_text(f"Logged in as {mallory}"), path).to_be_visible()
         expect(page.get_by_text(secret), path).to_have_count(0)
         expect(sidebar.get_by_text("Your conversations"), path).to_have_count(0)
@@ -263,6 +262,7 @@ def test_another_customer_cannot_reach_a_conversation_through_the_url(server, br
     expect(sam.get_by_text("Logged in as sam")).to_be_visible(timeout=SLOW)
     expect(sam.get_by_text("Start by typing your question below.")).to_be_visible()
     go_within_session(sam, f"/chat?conversation_id={target}")
+    sam.wait_for_timeout(300)
     expect(sam.get_by_text(secret)).to_have_count(0)
     no_crash_shown(sam)
     sam_context.close()
