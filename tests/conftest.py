@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from core.config import PROJECT_DIR, Settings
 from core.engine.engine import Engine, memory_checkpointer
+from core.storage.encryption import Keyring, generate_key
 from tests.support import IN_CI, unavailable  # noqa: F401 (IN_CI: older imports of it from here)
 
 BANKING77 = PROJECT_DIR.parent / "shared" / "data" / "banking77"
@@ -44,10 +46,34 @@ def settings(tmp_path: Path, model_dir: Path, request: pytest.FixtureRequest) ->
 
 
 @pytest.fixture(scope="session")
-def engine(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    state = tmp_path_factory.mktemp("engine-state")
-    return Engine.load(Settings(state_dir=state, model_dir=model_dir),
-                       checkpointer=memory_checkpointer())
+def engine(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The demo pack's engine, shared by the session. Its checkpoints are in memory, or, on
+    the PostgreSQL pass, in a PostgreSQL database of its own (encrypted, as in the app), so
+    every test that runs a turn meets the PostgreSQL checkpointer there."""
+    settings = Settings(state_dir=tmp_path_factory.mktemp("engine-state"), model_dir=model_dir)
+    if TEST_DATABASE != "postgresql":
+        yield Engine.load(settings, checkpointer=memory_checkpointer())
+        return
+    url = create_test_database()
+    engine = Engine.load(settings.model_copy(update={"database_url": url}),
+                         keyring=Keyring([generate_key()]))
+    yield engine
+    engine.graph.checkpointer.conn.close()
+    drop_test_database(url)
+
+
+@contextmanager
+def scratch_database_url() -> Iterator[str | None]:
+    """For runtimes built by module-scoped fixtures: None (a SQLite file in the state
+    folder), or on the PostgreSQL pass a fresh PostgreSQL database, dropped afterwards."""
+    if TEST_DATABASE != "postgresql":
+        yield None
+        return
+    url = create_test_database()
+    try:
+        yield url
+    finally:
+        drop_test_database(url)
 
 
 POSTGRES_ADMIN_URL = os.environ.get(

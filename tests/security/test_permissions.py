@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -27,14 +27,19 @@ from core.security.auth import (
     has_permission,
     principal_of,
 )
+from tests.conftest import scratch_database_url
 
 PASSWORD = "harbour-lantern-quietly-7"
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, model_dir, engine) -> tuple[Runtime, dict[str, Principal]]:
-    settings = Settings(state_dir=tmp_path_factory.mktemp("perm-state"), model_dir=model_dir,
-                        database_url=None, redis_url=None)
+def world(tmp_path_factory, model_dir, engine) -> Iterator[tuple[Runtime, dict[str, Principal]]]:
+    with scratch_database_url() as url:
+        yield _world(Settings(state_dir=tmp_path_factory.mktemp("perm-state"),
+                              model_dir=model_dir, database_url=url, redis_url=None), engine)
+
+
+def _world(settings: Settings, engine) -> tuple[Runtime, dict[str, Principal]]:
     runtime = Runtime.start(settings, engine=engine, rate_limit=False)
     people = {}
     with runtime.sessions.begin() as session:
