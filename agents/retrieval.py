@@ -76,7 +76,9 @@ class Passage:
     heading: str
     text: str
     score: float
-    """Relative score: 1.0 is the best match any section could get for this query."""
+    """How well the section matches the query, 0-1: BM25 relative to the query's ideal
+    score (1.0 is the best any section could get), or, in hybrid mode, the larger of that
+    and the calibrated cosine similarity (`cosine_score`)."""
     intent_match: bool
     """Whether the article is tagged with the predicted intent."""
 

@@ -6,22 +6,22 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from core.config import PROJECT_DIR, Settings
 from core.engine.engine import Engine, memory_checkpointer
+from core.storage.encryption import Keyring, generate_key
+from tests.support import IN_CI, unavailable  # noqa: F401 (IN_CI: older imports of it from here)
 
 BANKING77 = PROJECT_DIR.parent / "shared" / "data" / "banking77"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def need_banking77() -> Path:
     if not (BANKING77 / "test.csv").exists():
-        if IN_CI:
-            pytest.fail(f"BANKING77 is missing at {BANKING77}; CI must have ../shared")
-        pytest.skip(f"BANKING77 not found at {BANKING77}")
+        unavailable(f"BANKING77 not found at {BANKING77} (../shared beside the repo)")
     return BANKING77
 
 
@@ -46,10 +46,34 @@ def settings(tmp_path: Path, model_dir: Path, request: pytest.FixtureRequest) ->
 
 
 @pytest.fixture(scope="session")
-def engine(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    state = tmp_path_factory.mktemp("engine-state")
-    return Engine.load(Settings(state_dir=state, model_dir=model_dir),
-                       checkpointer=memory_checkpointer())
+def engine(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The demo pack's engine, shared by the session. Its checkpoints are in memory, or, on
+    the PostgreSQL pass, in a PostgreSQL database of its own (encrypted, as in the app), so
+    every test that runs a turn meets the PostgreSQL checkpointer there."""
+    settings = Settings(state_dir=tmp_path_factory.mktemp("engine-state"), model_dir=model_dir)
+    if TEST_DATABASE != "postgresql":
+        yield Engine.load(settings, checkpointer=memory_checkpointer())
+        return
+    url = create_test_database()
+    engine = Engine.load(settings.model_copy(update={"database_url": url}),
+                         keyring=Keyring([generate_key()]))
+    yield engine
+    engine.graph.checkpointer.conn.close()
+    drop_test_database(url)
+
+
+@contextmanager
+def scratch_database_url() -> Iterator[str | None]:
+    """For runtimes built by module-scoped fixtures: None (a SQLite file in the state
+    folder), or on the PostgreSQL pass a fresh PostgreSQL database, dropped afterwards."""
+    if TEST_DATABASE != "postgresql":
+        yield None
+        return
+    url = create_test_database()
+    try:
+        yield url
+    finally:
+        drop_test_database(url)
 
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -70,9 +94,7 @@ def create_test_database() -> str:
         with admin.connect() as connection:
             connection.execute(text(f'create database "{name}"'))
     except OperationalError as exc:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
-        pytest.skip("PostgreSQL is not reachable")
+        unavailable(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
     finally:
         admin.dispose()
     return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
@@ -106,7 +128,5 @@ def redis_url() -> str:
     try:
         redis.Redis.from_url(REDIS_TEST_URL, socket_timeout=2).ping()
     except redis.RedisError as exc:
-        if IN_CI:
-            pytest.fail(f"Redis is not reachable at {REDIS_TEST_URL}: {exc}")
-        pytest.skip("Redis is not reachable")
+        unavailable(f"Redis is not reachable at {REDIS_TEST_URL}: {exc}")
     return REDIS_TEST_URL

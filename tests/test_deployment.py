@@ -11,11 +11,12 @@ import subprocess
 import time
 
 import pytest
+import redis
 import yaml
 
 from core.config import PROJECT_DIR
 from core.redis_link import RedisLink
-from tests.conftest import IN_CI
+from tests.support import unavailable
 
 SECRETS = {"POSTGRES_PASSWORD": "pw-from-env", "CONCIERGE_ENCRYPTION_KEYS": "k",
            "REDIS_PASSWORD": "redis-pw-from-env"}
@@ -27,9 +28,7 @@ def _compose() -> list[str]:
         return ["docker", "compose"]
     if shutil.which("docker-compose"):
         return ["docker-compose"]
-    if IN_CI:
-        pytest.fail("neither `docker compose` nor `docker-compose` is installed")
-    pytest.skip("docker compose is not installed")
+    unavailable("neither `docker compose` nor `docker-compose` is installed")
 
 
 def _config(env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -64,9 +63,7 @@ def _redis_server(arguments: list[str]) -> tuple[subprocess.Popen, int]:
     """The compose file's redis-server command, run here on a free port."""
     binary = shutil.which("redis-server")
     if binary is None:
-        if IN_CI:
-            pytest.fail("redis-server is missing")
-        pytest.skip("redis-server is missing")
+        unavailable("redis-server is missing")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -84,7 +81,6 @@ def _redis_server(arguments: list[str]) -> tuple[subprocess.Popen, int]:
 
 
 def test_compose_redis_refuses_anonymous_clients_and_the_app_logs_in_as_its_acl_user() -> None:
-    import redis
 
     result = _config(SECRETS)
     assert result.returncode == 0, result.stderr

@@ -4,7 +4,6 @@ free port, stopped and restarted mid-run, so nothing else is disturbed."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from core.engine.answer_cache import SharedAnswerCache
 from core.engine.engine import Engine
 from core.engine.workflow import Agents, compile_workflow
-from core.events import EventBus
+from core.events import CHANNEL, EventBus
 from core.monitoring.monitor import Monitor
 from core.monitoring.rules import RULES_BY_NAME
 from core.redis_link import RedisLink
@@ -25,20 +24,16 @@ from core.security.auth import add_user, principal_of
 from core.security.user_admin import CLI_ADMIN
 from core.storage.encryption import keyring_of
 from core.storage.sealed_serde import encrypting_serializer
-from tests.conftest import IN_CI
+from tests.support import free_port, unavailable, wait_until
 
 
 class OwnRedis:
     def __init__(self) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            if IN_CI:
-                pytest.fail("redis-server is missing")
-            pytest.skip("redis-server is missing")
+            unavailable("redis-server is missing")
         self.binary = binary
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen | None = None
 
@@ -94,7 +89,7 @@ def test_chats_survive_redis_stopping_an_alert_fires_and_redis_is_used_again(
             own_redis.stop()
         elif phase == "back":
             own_redis.start()
-            time.sleep(0.3)  # past the link's retry pause
+            wait_until(lambda: runtime.redis.up, what="the link using Redis again")
         for _ in range(5):
             reply = runtime.chat.send(alice, conversation, "How do I top up my account?")
             conversation = reply.conversation_id
@@ -128,12 +123,12 @@ def test_an_alert_fires_once_across_two_replicas(own_redis, settings, engine) ->
 def test_events_reach_every_replica(own_redis) -> None:
     first, second = EventBus(RedisLink(own_redis.url)), EventBus(RedisLink(own_redis.url))
     second.listen()
-    time.sleep(0.3)  # subscribed
+    watcher = redis.Redis.from_url(own_redis.url)
+    wait_until(lambda: dict(watcher.pubsub_numsub(CHANNEL)).get(CHANNEL.encode()) == 1,
+               what="the second replica subscribing")
     started = time.time() - 1
     first.publish("handoff_requested", "A customer asked for a person", conversation_id=7)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not second.since(started):
-        time.sleep(0.05)
+    wait_until(lambda: second.since(started), what="the event reaching the second replica")
     received = second.since(started)
     assert [(e.kind, e.detail) for e in received] == [("handoff_requested", {"conversation_id": 7})]
     assert len(first.since(started)) == 1  # the publisher shows its own event too

@@ -28,13 +28,6 @@ class DataPack:
     examples: list[tuple[str, str]]
     articles: list[Article]
 
-    @property
-    def intents(self) -> list[str]:
-        return sorted({label for _, label in self.examples})
-
-    def article_for(self, intent: str) -> Article | None:
-        return next((a for a in self.articles if intent in a.intents), None)
-
 
 def parse_article(path: Path) -> Article:
     """One article: `---` YAML front matter `---`, then Markdown."""
@@ -71,7 +64,8 @@ def load_examples(folder: Path) -> list[tuple[str, str]]:
 
 
 def load_datapack(folder: Path) -> DataPack:
-    """Load and check a pack: every intent has examples and exactly one article."""
+    """Load and check a pack: examples and articles present, article ids unique, and every
+    intent an article names has examples."""
     if not (folder / "intents").is_dir() or not (folder / "kb").is_dir():
         raise DataPackError(f"{folder}: a data pack needs intents/ and kb/ folders")
     examples = load_examples(folder / "intents")

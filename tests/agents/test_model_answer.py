@@ -94,7 +94,8 @@ def test_the_whole_call_is_bounded_by_the_timeout() -> None:
     started = time.perf_counter()
     with pytest.raises(ModelUnavailable, match="in time"):
         slow.answer("q", PASSAGES)
-    assert time.perf_counter() - started < 0.3
+    # the model takes 2 s: 0.2 s plus room for a machine three times slower still proves it
+    assert time.perf_counter() - started < 0.2 + 0.5
 
 
 def test_the_breaker_opens_after_repeated_failures_and_says_so() -> None:

@@ -15,7 +15,7 @@ def test_banking77_intent_accuracy_floor() -> None:
     test = read_labelled_csv(folder / "test.csv", "text", "category")
     result = evaluate_intents(train, test)
     assert result["n"] == 3080
-    assert result["accuracy"] >= 0.90, result
+    assert result["accuracy"] >= 0.915, result  # README: 92.18%, target >= 92.0%
     assert result["predict_ms"] < 2.0, result
 
 
@@ -23,8 +23,8 @@ def test_banking77_intent_accuracy_floor() -> None:
 def test_demo_pack_engine_on_banking77_floor(engine) -> None:
     test = read_labelled_csv(need_banking77() / "test.csv", "text", "category")
     result = evaluate_engine(engine, test)
-    assert result["intent_accuracy"] >= 0.75, result
-    assert result["resolution_accuracy"] >= 0.72, result
+    assert result["intent_accuracy"] >= 0.79, result  # README: 80.19%, target >= 80%
+    assert result["resolution_accuracy"] >= 0.78, result  # README: 80.06%, target >= 78%
 
 
 def test_oos_metrics_are_reported() -> None:
@@ -47,20 +47,33 @@ def test_model_mode_overhead_floor() -> None:
 
     result = run(turns=60)
     assert result["turns"] == 60 and result["server_p95_ms"] > 0, result
-    # Target 15 ms (README figure); the floor leaves room for a busy CI machine.
-    assert result["added_p95_ms"] < 40, result
+    # README: 9.3 ms, target <= 15 ms; the floor is three times the figure (a busy machine)
+    assert result["added_p95_ms"] < 30, result
 
 
 def test_bench_engine_reports_ours_the_workflow_and_the_floor_from_one_run(settings) -> None:
     from core.cli.bench_engine import bench_engine
 
     result = bench_engine(settings, turns=60, concurrency=4)
+    assert set(result) == BENCH_ENGINE_KEYS, result
+    assert (result["turns"], result["concurrency"]) == (60, 4)
     assert result["errors"] == result["workflow_errors"] == result["floor_errors"] == 0, result
-    for name in ("p95_ms", "untraced_p95_ms", "workflow_p95_ms", "floor_p95_ms"):
-        assert result[name] > 0, (name, result)
+    assert result["floor_checkpointer"] == "sqlite+encrypted"
+    # every side was measured (which of two noisy timings is larger is not asserted)
+    for side in ("", "untraced_", "workflow_", "floor_"):
+        assert 0 < result[f"{side}p50_ms"] <= result[f"{side}p95_ms"], (side, result)
     assert result["p95_ratio"] == round(result["p95_ms"] / result["floor_p95_ms"], 2)
     assert result["workflow_p95_ratio"] == round(
         result["workflow_p95_ms"] / result["floor_p95_ms"], 2)
-    # the chat service stores and traces every turn: it cannot beat its own workflow
-    assert result["p50_ms"] > result["workflow_p50_ms"], result
-    assert 0.0 <= result["db_wait_ms_per_turn"] < result["p95_ms"], result
+    assert result["tracing_overhead_p95"] == round(
+        result["p95_ms"] / result["untraced_p95_ms"] - 1, 3)
+    assert result["throughput_per_s"] > 0 and result["rss_mb"] > 0, result
+    assert result["db_wait_ms_per_turn"] >= 0, result
+
+
+BENCH_ENGINE_KEYS = {
+    "turns", "concurrency", "p50_ms", "p95_ms", "throughput_per_s", "errors", "floor_p50_ms",
+    "floor_p95_ms", "floor_errors", "floor_checkpointer", "p95_ratio", "untraced_p50_ms",
+    "untraced_p95_ms", "tracing_overhead_p95", "workflow_p50_ms", "workflow_p95_ms",
+    "workflow_errors", "workflow_p95_ratio", "db_wait_ms_per_turn", "rss_mb",
+}

@@ -4,7 +4,6 @@ Chromium. Skipped locally when Chromium is missing; a failure under CI."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from core.config import PROJECT_DIR
-from tests.conftest import IN_CI, TEST_DATABASE, create_test_database, drop_test_database
+from tests.conftest import TEST_DATABASE, create_test_database, drop_test_database
+from tests.support import free_port, unavailable
 
 CHROMIUM = os.environ.get("CONCIERGE_CHROMIUM", "/usr/bin/chromium")
 DEMO_PASSWORD = "e2e-harbour-lantern-quietly"
@@ -29,15 +29,7 @@ CHROMIUM_ARGS = [
 
 def _need_chromium() -> None:
     if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail(f"Chromium not found at {CHROMIUM}; .ci/run must install it")
-        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
 
 
 @dataclass

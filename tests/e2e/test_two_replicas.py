@@ -12,8 +12,9 @@ from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 
 from core.storage.encryption import generate_key
-from tests.conftest import IN_CI, REDIS_TEST_URL, create_test_database, drop_test_database
+from tests.conftest import REDIS_TEST_URL, create_test_database, drop_test_database
 from tests.e2e.conftest import Server, _need_chromium, log_in, start_server, stop_server
+from tests.support import unavailable
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +24,8 @@ def replicas(tmp_path_factory, model_dir, engine) -> Iterator[tuple[Server, Serv
 
     try:
         redis.Redis.from_url(REDIS_TEST_URL).ping()
-    except redis.RedisError:
-        if IN_CI:
-            pytest.fail("Redis is not reachable")
-        pytest.skip("Redis is not reachable")
+    except redis.RedisError as exc:
+        unavailable(f"Redis is not reachable at {REDIS_TEST_URL}: {exc}")
     database = create_test_database()
     shared = {"DATABASE_URL": database, "REDIS_URL": REDIS_TEST_URL,
               "CONCIERGE_ENCRYPTION_KEYS": generate_key()}  # shared, as in production

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from core.runtime import Runtime, _announce_breaker
 from core.security.auth import Principal
 from core.storage.models import Span, Turn
 from core.tracing.masking import configure as configure_masking
+from tests.support import free_port
 
 QUESTION = "my new card still hasn't arrived, when will it come?"
 
@@ -89,8 +89,7 @@ def test_a_reply_citing_the_second_passage_is_sourced_from_it(settings, engine, 
     reply = runtime.chat.send(runtime.local_user("alice"), None,
                               "is there a fee for topping up with a card and how long does it take")
     titles = given_titles(server.requests[-1])
-    if len(titles) < 2:
-        pytest.skip("the guard gave the model a single passage for this question")
+    assert len(titles) >= 2, "pick a question the guard gives two passages: this tests nothing"
     assert [s["title"] for s in reply.sources] == [titles[1]]
 
 
@@ -119,12 +118,6 @@ def test_unusable_model_replies_fall_back_to_the_offline_answer(
     assert "fallback" in summary and reason in summary
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize("case", ["slow", "stalls mid-stream", "down"])
 def test_a_slow_or_down_model_server_falls_back_within_the_timeout(
         settings, engine, server, case) -> None:
@@ -136,7 +129,7 @@ def test_a_slow_or_down_model_server_falls_back_within_the_timeout(
         server.token_delay_s = 0.25
         server.reply = lambda request: "one two three four five six seven eight nine ten [1]"
     else:
-        base_url = f"http://127.0.0.1:{_closed_port()}/v1"
+        base_url = f"http://127.0.0.1:{free_port()}/v1"
     runtime = model_runtime(settings, engine, base_url, llm_timeout_s=timeout)
     alice = runtime.local_user("alice")
     started = time.perf_counter()
@@ -144,8 +137,10 @@ def test_a_slow_or_down_model_server_falls_back_within_the_timeout(
     elapsed_ms = (time.perf_counter() - started) * 1000
     assert reply.text == offline_text(engine, QUESTION)
     assert turn_row(runtime, reply.turn_id).answer_mode == "fallback"
-    assert reply.latency_ms <= timeout * 1000 + 100, reply.latency_ms
-    assert elapsed_ms <= timeout * 1000 + 250, elapsed_ms  # storing included
+    # without the timeout a turn takes 2.5 s (stalls) or 5 s (slow); the margins are for a
+    # machine three times slower than a quiet one
+    assert reply.latency_ms <= timeout * 1000 + 400, reply.latency_ms
+    assert elapsed_ms <= timeout * 1000 + 700, elapsed_ms  # storing included
 
 
 def test_repeated_failures_open_the_breaker_fire_an_alert_and_it_recovers(

@@ -16,16 +16,13 @@ import pytest
 from agents.embeddings import available
 from core.config import PROJECT_DIR
 from tests.conftest import need_banking77
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+from tests.support import unavailable
 
 
 @pytest.mark.slow
 def test_banking77_with_embeddings_through_the_cli() -> None:
     if not available():
-        if IN_CI:
-            pytest.fail("the semantic extra is not installed; CI must `pip install .[semantic]`")
-        pytest.skip("the semantic extra (pip install .[semantic]) is not installed")
+        unavailable("the semantic extra (pip install .[semantic]) is not installed")
     folder = need_banking77()
     command = shutil.which("concierge", path=os.path.dirname(sys.executable)) or "concierge"
     result = subprocess.run(
@@ -39,5 +36,5 @@ def test_banking77_with_embeddings_through_the_cli() -> None:
     figures = json.loads(result.stdout)
     assert figures["embeddings"] == "all-MiniLM-L6-v2/384", figures
     assert figures["n"] == 3080
-    assert figures["accuracy"] >= 0.93, figures
+    assert figures["accuracy"] >= 0.935, figures  # README: 94.35%, target >= 94.0%
     assert figures["predict_ms"] <= 20.0, figures

@@ -117,13 +117,13 @@ def test_an_agent_past_its_time_budget_does_not_crash_the_turn(engine, settings)
     from core.engine.engine import Engine
     from core.runtime import Runtime
 
-    agents = dataclasses.replace(engine.agents, retriever=SlowRetriever(engine.agents.retriever, 2.0))
+    agents = dataclasses.replace(engine.agents, retriever=SlowRetriever(engine.agents.retriever, 5.0))
     graph = compile_workflow(agents, InMemorySaver())
     budget = settings.model_copy(update={"turn_timeout_s": 0.5})
     runtime = Runtime.start(budget, engine=Engine(engine.pack, agents, graph, 0.0))
     started = time.perf_counter()
     reply = runtime.chat.send(runtime.local_user("alice"), None, "how do I change my PIN")
-    assert time.perf_counter() - started < 1.5
+    assert time.perf_counter() - started < 2.5  # budget 0.5 s; 5 s without it
     assert reply.route == "error" and reply.status == "error" and "person" in reply.text
     history = runtime.chat.transcript(runtime.local_user("alice"), reply.conversation_id)
     assert [m.answered for m in history] == [True, True] and history[1].text == reply.text

@@ -100,7 +100,8 @@ def test_unknown_and_known_usernames_take_the_same_time(runtime) -> None:
         known.append(mean_seconds("alice"))
         unknown.append(mean_seconds("nobody-by-this-name"))
     ratio = sum(unknown) / sum(known)
-    assert 0.8 < ratio < 1.2, f"unknown/known login time ratio {ratio:.2f}"
+    # an unknown name skipping bcrypt would be a ratio near 0.01; the band is for noise
+    assert 0.5 < ratio < 2.0, f"unknown/known login time ratio {ratio:.2f}"
 
 
 def test_sessions_store_only_a_hash_and_end_on_idle_absolute_and_logout(runtime) -> None:

@@ -21,20 +21,24 @@ from core.conversations.validation import InvalidMessage
 from core.runtime import Runtime
 from core.security.auth import Principal
 from core.storage.models import Conversation, Feedback, Message, Turn, TurnTrace
+from tests.conftest import scratch_database_url
 from tests.security.hostile_inputs import HOSTILE_INPUTS, LIMIT, MAY_REJECT, MUST_REJECT
 
 IDS = [case_id for case_id, _ in HOSTILE_INPUTS]
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory, model_dir: Path, engine) -> Iterator[Runtime]:
+def runtime(tmp_path_factory: pytest.TempPathFactory, model_dir: Path,
+            engine) -> Iterator[Runtime]:
     """One runtime for the module (a fresh one per input would cost more than the turns)."""
     state = tmp_path_factory.mktemp("hostile-state")
-    settings = Settings(state_dir=state, model_dir=model_dir, database_url=None, redis_url=None)
-    rt = Runtime.start(settings, rate_limit=False, engine=engine)
-    assert rt.settings.max_message_chars == LIMIT
-    yield rt
-    rt.close()
+    with scratch_database_url() as url:
+        settings = Settings(state_dir=state, model_dir=model_dir, database_url=url,
+                            redis_url=None)
+        rt = Runtime.start(settings, rate_limit=False, engine=engine)
+        assert rt.settings.max_message_chars == LIMIT
+        yield rt
+        rt.close()
 
 
 def stored_form(value: object) -> str:
@@ -150,10 +154,12 @@ def owners_runtime(tmp_path_factory: pytest.TempPathFactory, model_dir: Path,
     """A runtime of its own, so alice's conversation and turn are both id 1: the ids that
     "1", 1.0 and True would reach if a type slipped through."""
     state = tmp_path_factory.mktemp("owners-state")
-    settings = Settings(state_dir=state, model_dir=model_dir, database_url=None, redis_url=None)
-    rt = Runtime.start(settings, rate_limit=False, engine=engine)
-    yield rt
-    rt.close()
+    with scratch_database_url() as url:
+        settings = Settings(state_dir=state, model_dir=model_dir, database_url=url,
+                            redis_url=None)
+        rt = Runtime.start(settings, rate_limit=False, engine=engine)
+        yield rt
+        rt.close()
 
 
 @pytest.fixture(scope="module")

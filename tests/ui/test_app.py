@@ -10,6 +10,9 @@ from core.config import PROJECT_DIR
 from core.storage.models import Feedback
 
 PASSWORD = "harbour-lantern-quietly-7"
+PAGE_TITLES = {"pages/chat.py": "How can we help?", "pages/agent_statistics.py": "Agent statistics",
+               "pages/workflow_traces.py": "Workflow traces", "pages/system_alerts.py": "System alerts",
+               "pages/review.py": "Review", "pages/inbox.py": "Inbox"}
 MONITORING_PAGES = ["pages/agent_statistics.py", "pages/workflow_traces.py", "pages/system_alerts.py",
                     "pages/review.py"]
 
@@ -89,8 +92,9 @@ def test_every_page_for_every_role(runtime, username, allowed) -> None:
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
         errors = [e.value for e in at.error]
-        if page in allowed:
+        if page in allowed:  # the page itself shows, not a blank or an error
             assert "You're not allowed to see this page." not in errors
+            assert [t.value for t in at.title] == [PAGE_TITLES[page]], (page, errors)
         else:
             assert errors == ["You're not allowed to see this page."]
 
