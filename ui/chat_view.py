@@ -1,5 +1,6 @@
-"""The customer chat: history replayed from storage, the reply streamed, sources,
-feedback, conversations in the sidebar and a way to reach a person."""
+"""The customer chat: history replayed from this tab's copy (`ui.chat_history`), the chat
+itself in a fragment, the reply streamed, sources, feedback, conversations in the sidebar
+and a way to reach a person."""
 
 from __future__ import annotations
 
@@ -11,35 +12,60 @@ from core.conversations.service import ChatService, ConversationNotFound, Transc
 from core.conversations.validation import InvalidMessage
 from core.security.auth import Principal
 from core.security.rate_limits import RateLimited
+from ui import chat_history
+from ui.chat_history import History
+from ui.session import require_permission
 from ui.text import literal
 
 CONVERSATION_KEY = "conversation_id"
+SIDEBAR_CONVERSATIONS = 30
 log = logging.getLogger("concierge.ui")
 
 
 def render_chat(chat: ChatService, user: Principal) -> None:
+    """The page: sidebar and stored history on a full run; the chat itself in a fragment,
+    so sending a message reruns only the fragment (not the sidebar, not the history)."""
     _sidebar(chat, user)
-    conversation_id = st.session_state.get(CONVERSATION_KEY)
     st.title("How can we help?")
-    prompt = st.chat_input("Ask about your card, payments, transfers or account…", max_chars=None)
-    entries: list[TranscriptEntry] = []
-    if conversation_id is not None:
-        try:
-            entries = chat.transcript(user, conversation_id)
-        except ConversationNotFound:
-            st.session_state.pop(CONVERSATION_KEY, None)
-            conversation_id = None
-    if not entries and not prompt:
+    history = _history(chat, user)
+    if history is None or not history.entries:
         st.caption("Start by typing your question below.")
-    for entry in entries:
-        _show_entry(chat, user, entry)
-    if entries and not prompt and not all(e.answered for e in entries):
-        st.info("We didn't get to answer your last message (our service was interrupted).")
-        answer_now, _ = st.columns([1, 2])
-        if answer_now.button("Answer it now", icon=":material/replay:"):
-            _answer_pending(chat, user, conversation_id)
+    else:
+        for entry in history.entries:
+            _show_entry(chat, user, entry)
+        history.shown = len(history.entries)
+    _live_chat(chat)
+
+
+def _history(chat: ChatService, user: Principal) -> History | None:
+    """This tab's history of the open conversation, brought up to date, or None."""
+    conversation_id = st.session_state.get(CONVERSATION_KEY)
+    if conversation_id is None:
+        return None
+    try:
+        return chat_history.refreshed(chat, user, conversation_id)
+    except ConversationNotFound:
+        st.session_state.pop(CONVERSATION_KEY, None)
+        chat_history.forget()
+        return None
+
+
+@st.fragment
+def _live_chat(chat: ChatService) -> None:
+    """What came since the last full run, the pending-answer offer and the chat input."""
+    user = require_permission("chat:use")  # a fragment rerun checks the session again
+    prompt = st.chat_input("Ask about your card, payments, transfers or account…", max_chars=None)
+    history = _history(chat, user)
+    if history is not None:
+        for entry in history.entries[history.shown:]:
+            _show_entry(chat, user, entry)
+        if not prompt and history.unanswered:
+            st.info("We didn't get to answer your last message (our service was interrupted).")
+            answer_now, _ = st.columns([1, 2])
+            if answer_now.button("Answer it now", icon=":material/replay:"):
+                _answer_pending(chat, user, history.conversation_id)
     if prompt:
-        _send(chat, user, conversation_id, prompt)
+        _send(chat, user, history.conversation_id if history else None, prompt)
 
 
 def _show_entry(chat: ChatService, user: Principal, entry: TranscriptEntry) -> None:
@@ -95,6 +121,7 @@ def _send(chat: ChatService, user: Principal, conversation_id: int | None, promp
         log.exception("chat turn failed")
         _keep_text("Sorry, something went wrong on our side. Please try again.", prompt)
         return
+    started_one = conversation_id is None
     st.session_state[CONVERSATION_KEY] = turn.conversation_id
     with st.chat_message("assistant"):
         written = st.empty()
@@ -108,6 +135,8 @@ def _send(chat: ChatService, user: Principal, conversation_id: int | None, promp
             return
         written.markdown(reply.text)
         _details(chat, user, reply.turn_id, reply.sources, reply.intent, reply.confidence, None)
+    if started_one:
+        st.rerun(scope="app")  # the sidebar lists the new conversation
 
 
 def _answer_pending(chat: ChatService, user: Principal, conversation_id: int) -> None:
@@ -134,10 +163,10 @@ def _sidebar(chat: ChatService, user: Principal) -> None:
         current = st.session_state.get(CONVERSATION_KEY)
         if st.button("Talk to a person", icon=":material/support_agent:", use_container_width=True):
             _hand_off(chat, user, current)
-        conversations = chat.conversations(user)
+        conversations = chat.conversations(user, limit=SIDEBAR_CONVERSATIONS)
         if conversations:
             st.caption("Your conversations")
-        for conversation in conversations[:30]:
+        for conversation in conversations:
             label = conversation.title or "Conversation"
             kind = "primary" if conversation.id == current else "secondary"
             if st.button(literal(label), key=f"conversation-{conversation.id}", type=kind,

@@ -80,6 +80,10 @@ class TranscriptEntry:
     intent: str | None = None
     confidence: float | None = None
     feedback: int | None = None
+    message_id: int = 0
+    """The stored message's id (ids grow: `transcript(after=...)` reads from here on)."""
+    question_id: int | None = None
+    """For a reply, the customer message it answers."""
 
 
 class TurnStream:
@@ -281,28 +285,34 @@ class ChatService:
             created_at=created_at, answered_by=(state.get("model_call") or {}).get("mode", "offline"),
         )
 
-    def transcript(self, user: Principal, conversation_id: int) -> list[TranscriptEntry]:
-        """The conversation as the chat page replays it: each reply with its turn's details."""
+    def transcript(self, user: Principal, conversation_id: int,
+                   after: int = 0) -> list[TranscriptEntry]:
+        """The conversation as the chat page replays it: each reply with its turn's details.
+
+        `after` (a message id) reads only the messages stored since: the page keeps what it
+        has already shown and asks only for what is new (read and decrypted once).
+        """
         require(user, "chat:use")
         with self.sessions() as session:
-            _owned(session, user, conversation_id)
+            _owned_id(session, user, conversation_id)
             rows = session.execute(
                 select(Message, Turn, Feedback.score)
                 .outerjoin(Turn, Turn.reply_id == Message.id)
                 .outerjoin(Feedback, Feedback.turn_id == Turn.id)
-                .where(Message.conversation_id == conversation_id)
+                .where(Message.conversation_id == conversation_id, Message.id > after)
                 .order_by(Message.id)
             ).all()
             answered = set(session.scalars(
-                select(Turn.question_id).where(Turn.conversation_id == conversation_id)
-            ))
+                select(Turn.question_id).where(Turn.conversation_id == conversation_id,
+                                               Turn.question_id > after)
+            )) if rows else set()
         return [
             TranscriptEntry(
                 role=m.role, text=m.body,
                 answered=m.role != "customer" or m.id in answered,
                 turn_id=t.id if t else None, sources=t.sources if t else [],
                 intent=t.intent if t else None, confidence=t.confidence if t else None,
-                feedback=score,
+                feedback=score, message_id=m.id, question_id=t.question_id if t else None,
             )
             for m, t, score in rows
         ]
@@ -335,8 +345,9 @@ class ChatService:
             self.events.publish("handoff_requested", "A customer asked for a person",
                                 conversation_id=conversation_id)
 
-    def conversations(self, user: Principal) -> list[Conversation]:
-        """The customer's own conversations, newest first."""
+    def conversations(self, user: Principal, limit: int | None = None) -> list[Conversation]:
+        """The customer's own conversations, newest first (the first `limit` of them: only
+        those titles are read and decrypted)."""
         require(user, "chat:use")
         with self.sessions() as session:
             last_message = (
@@ -346,6 +357,7 @@ class ChatService:
             rows = session.scalars(
                 select(Conversation).where(Conversation.user_id == user.id)
                 .order_by(func.coalesce(last_message, 0).desc(), Conversation.id.desc())
+                .limit(limit)
             )
             return list(rows)
 
@@ -368,6 +380,14 @@ def _check_id(conversation_id: object) -> int:
             or not 0 < conversation_id < 2**63):
         raise ConversationNotFound(_NOT_FOUND)
     return conversation_id
+
+
+def _owned_id(session: Session, user: Principal, conversation_id: int) -> None:
+    """`_owned` without loading the row (its title would be decrypted for nothing)."""
+    owner = session.scalar(select(Conversation.user_id).where(
+        Conversation.id == _check_id(conversation_id)))
+    if owner is None or owner != user.id:
+        raise ConversationNotFound(_NOT_FOUND)
 
 
 def _owned(session: Session, user: Principal, conversation_id: int) -> Conversation:
