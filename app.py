@@ -21,6 +21,8 @@ PAGES = [  # (file, title, icon, permission): the router shows what the role may
     ("pages/audit_log.py", "Audit log", ":material/policy:", "audit:read"),
     ("pages/my_account.py", "My account", ":material/manage_accounts:", "account:self"),
 ]
+WIDE_PAGES = ("pages/agent_statistics.py", "pages/workflow_traces.py", "pages/system_alerts.py",
+              "pages/audit_log.py")
 
 user = current_user()
 if user is None:
@@ -28,10 +30,11 @@ if user is None:
 else:
     # Pages the role may not open stay registered but hidden, so opening their URL
     # reaches the page's own guard ("not allowed") instead of a silent redirect.
-    page = st.navigation([
-        st.Page(f, title=t, icon=i, visibility="visible" if user.can(perm) else "hidden")
-        for f, t, i, perm in PAGES
-    ])
+    pages = {f: st.Page(f, title=t, icon=i, visibility="visible" if user.can(perm) else "hidden")
+             for f, t, i, perm in PAGES}
+    page = st.navigation(list(pages.values()))
+    if any(page.url_path == pages[f].url_path for f in WIDE_PAGES):
+        st.set_page_config(layout="wide")  # tables with many columns (traces: latency last)
     with st.sidebar:
         st.caption(f"Logged in as **{user.username}** ({user.role})")
         if st.button("Log out", icon=":material/logout:"):
