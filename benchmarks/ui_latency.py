@@ -109,8 +109,8 @@ def _floor_done(page: Page, expected: int, text: str) -> None:
         has_text=f"Echo: {text}").wait_for()
 
 
-def measure(messages: int = 20) -> dict:
-    model_dir = get_settings().model_cache_dir
+def measure(messages: int = 20, model_dir: Path | None = None) -> dict:
+    model_dir = model_dir or get_settings().model_cache_dir
     with tempfile.TemporaryDirectory(prefix="concierge-ui-") as scratch, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         server = start_server(Path(scratch), model_dir,

@@ -255,6 +255,7 @@ class ChatService:
         try:
             return future.result(timeout=self.turn_timeout_s)
         except FutureTimeout:
+            future.cancel()  # still queued behind busy workers: never run it for nobody
             error = f"TimeoutError: the turn took longer than its {self.turn_timeout_s:g} s budget"
         except Exception as exc:  # noqa: BLE001 (the customer still gets an answer; the turn keeps the error)
             error = f"{type(exc).__name__}: {exc}"[:500]

@@ -54,7 +54,7 @@ def test_transcript_after_a_message_reads_only_the_later_ones(runtime) -> None:
     whole = runtime.chat.transcript(alice, first.conversation_id)
     runtime.chat.send(alice, first.conversation_id, "my card hasn't arrived")
     later = runtime.chat.transcript(alice, first.conversation_id, after=whole[-1].message_id)
-    assert [(e.role, e.text) for e in later][0] == ("customer", "my card hasn't arrived")
+    assert (later[0].role, later[0].text) == ("customer", "my card hasn't arrived")
     assert [e.role for e in later] == ["customer", "assistant"]
     assert later[1].question_id == later[0].message_id and later[0].answered
     assert runtime.chat.transcript(alice, first.conversation_id, after=later[-1].message_id) == []
