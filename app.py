@@ -24,6 +24,8 @@ PAGES = [  # (file, title, icon, permission): the router shows what the role may
     ("pages/audit_log.py", "Audit log", ":material/policy:", "audit:read"),
     ("pages/my_account.py", "My account", ":material/manage_accounts:", "account:self"),
 ]
+WIDE_PAGES = ("pages/agent_statistics.py", "pages/workflow_traces.py", "pages/system_alerts.py",
+              "pages/audit_log.py")
 
 user = current_user()
 if user is None:
@@ -33,11 +35,12 @@ else:
     # reaches the page's own guard ("not allowed") instead of a silent redirect.
     # The first page the role may open is the start page (the inbox for agents).
     start = next((f for f, _, _, perm in PAGES if user.can(perm)), PAGES[0][0])
-    page = st.navigation([
-        st.Page(f, title=t, icon=i, visibility="visible" if user.can(perm) else "hidden",
-                default=f == start)
-        for f, t, i, perm in PAGES
-    ])
+    pages = {f: st.Page(f, title=t, icon=i, visibility="visible" if user.can(perm) else "hidden",
+                        default=f == start)
+             for f, t, i, perm in PAGES}
+    page = st.navigation(list(pages.values()))
+    if any(page.url_path == pages[f].url_path for f in WIDE_PAGES):
+        st.set_page_config(layout="wide")  # tables with many columns (traces: latency last)
     with st.sidebar:
         st.caption(f"Logged in as **{user.username}** ({user.role})")
         if st.button("Log out", icon=":material/logout:"):

@@ -8,7 +8,8 @@ given, and streams the reply token by token to `emit`. It also rewrites a follow
 Whatever goes wrong becomes `ModelUnavailable` with a short reason, so the caller falls
 back to the offline answer:
 - the whole attempt, the client's own retries included, is bounded by `timeout_s` (the
-  model is read on a worker thread; past the deadline the reader is abandoned);
+  model is read on a thread of its own; past the deadline the reader is abandoned, and a
+  stalled one holds only its own thread);
 - a reply that is empty, runs away, or cites no passage it was given is refused;
 - a circuit breaker (pybreaker) stops asking a model that keeps failing, for a while.
 Customer text is passed through `redact` (PII masking) before it leaves the process.
@@ -21,7 +22,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +48,10 @@ _CITATION = re.compile(r"\[(\d{1,3})\]")
 _TARGET = r"\((?:[^()]|\([^()]*\))*\)"  # a link target, with one level of parentheses inside
 _IMAGE = re.compile(r"!\[([^\]]*)\]" + _TARGET)
 _LINK = re.compile(r"\[([^\]]+)\]" + _TARGET)
-_READERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="model")
+MAX_READS_IN_FLIGHT = 64
+"""Model reads running at once, abandoned ones included (each holds its own thread until
+the client's timeout ends it): past this, a turn gets the offline answer at once."""
+_READS_IN_FLIGHT = threading.BoundedSemaphore(MAX_READS_IN_FLIGHT)
 
 
 class ModelUnavailable(Exception):
@@ -215,8 +218,14 @@ def _read_until(deadline: float, open_stream: Callable[[], Iterator[Any]]) -> It
             chunks.put(done)
         except Exception as exc:  # noqa: BLE001 (handed to the waiting caller)
             chunks.put(exc)
+        finally:
+            _READS_IN_FLIGHT.release()
 
-    _READERS.submit(read)
+    # Its own thread, not a pool's: a stalled read (a server that stops sending) keeps only
+    # that thread, and no other read queues behind it.
+    if not _READS_IN_FLIGHT.acquire(blocking=False):
+        raise ModelUnavailable("too many model calls are waiting for the model server")
+    threading.Thread(target=read, name="model-read", daemon=True).start()
     try:
         while True:
             try:

@@ -1,6 +1,12 @@
-"""The customer chat: history replayed from storage, the reply streamed, sources,
-feedback, conversations in the sidebar and a way to reach a person (who then writes in
-the same chat, live: see ui/live_chat.py)."""
+"""The customer chat: history replayed from this tab's copy (`ui.chat_history`), the chat
+itself in a fragment, the reply streamed, sources, feedback, conversations in the sidebar
+and a way to reach a person, who then writes in the same chat, live (`ui.live_chat`).
+
+A full run draws the stored history; the fragment draws what came since, the chat input
+and the hand-off state. While a person is asked for or holds the conversation the
+fragment also reruns by itself every `refresh_s`, so the agent's messages appear with no
+click; each of its runs re-checks the session and the permission.
+"""
 
 from __future__ import annotations
 
@@ -13,39 +19,68 @@ from core.conversations.validation import InvalidMessage
 from core.conversations.waiting import WaitingService
 from core.security.auth import Principal
 from core.security.rate_limits import RateLimited
-from ui.live_chat import live_transcript, show_person_entry
-from ui.session import guard_callback
+from ui import chat_history
+from ui.chat_history import History
+from ui.live_chat import LIVE, hand_off_state, show_person_entry
+from ui.session import guard_callback, recheck_permission, stop_fragment
 from ui.text import literal, reply_markdown
 
 CONVERSATION_KEY = "conversation_id"
+SIDEBAR_CONVERSATIONS = 30
 log = logging.getLogger("concierge.ui")
 
 
 def render_chat(chat: ChatService, user: Principal, waiting: WaitingService,
                 refresh_s: float = 1.0) -> None:
+    """The page: sidebar and stored history on a full run; the chat itself in a fragment,
+    so sending a message reruns only the fragment (not the sidebar, not the history)."""
     _sidebar(chat, user)
-    conversation_id = st.session_state.get(CONVERSATION_KEY)
     st.title("How can we help?")
-    prompt = st.chat_input("Ask about your card, payments, transfers or account…", max_chars=None)
-    entries: list[TranscriptEntry] = []
-    if conversation_id is not None:
-        try:
-            entries = chat.transcript(user, conversation_id)
-        except ConversationNotFound:
-            st.session_state.pop(CONVERSATION_KEY, None)
-            conversation_id = None
-    if not entries and not prompt:
+    history = _history(chat, user)
+    if history is None or not history.entries:
         st.caption("Start by typing your question below.")
-    if conversation_id is not None:
-        live_transcript(waiting, user, conversation_id, refresh_s,
-                        lambda u, entry: _show_entry(chat, u, entry), chat.transcript)
-    if entries and not prompt and not all(e.answered for e in entries):
-        st.info("We didn't get to answer your last message (our service was interrupted).")
-        answer_now, _ = st.columns([1, 2])
-        if answer_now.button("Answer it now", icon=":material/replay:"):
-            _answer_pending(chat, user, conversation_id)
+    else:
+        for entry in history.entries:
+            _show_entry(chat, user, entry)
+        history.shown = len(history.entries)
+    live = history is not None and waiting.status(user, history.conversation_id).status in LIVE
+    st.fragment(_live_chat, run_every=refresh_s if live else None)(chat, waiting, live)
+
+
+def _history(chat: ChatService, user: Principal) -> History | None:
+    """This tab's history of the open conversation, brought up to date, or None."""
+    conversation_id = st.session_state.get(CONVERSATION_KEY)
+    if conversation_id is None:
+        return None
+    try:
+        return chat_history.refreshed(chat, user, conversation_id)
+    except ConversationNotFound:
+        st.session_state.pop(CONVERSATION_KEY, None)
+        chat_history.forget()
+        return None
+
+
+def _live_chat(chat: ChatService, waiting: WaitingService, live: bool) -> None:
+    """What came since the last full run, the hand-off state, the pending-answer offer and
+    the chat input."""
+    prompt = st.chat_input("Ask about your card, payments, transfers or account…", max_chars=None)
+    user = recheck_permission("chat:use", touch=bool(prompt))  # a timed refresh is no activity
+    if user is None:
+        stop_fragment()
+        return
+    history = _history(chat, user)
+    if history is not None:
+        for entry in history.entries[history.shown:]:
+            _show_entry(chat, user, entry)
+        if hand_off_state(waiting, user, history.conversation_id, live):
+            return  # a person joined or left: the page reruns to start or stop the refresh
+        if not prompt and history.unanswered:
+            st.info("We didn't get to answer your last message (our service was interrupted).")
+            answer_now, _ = st.columns([1, 2])
+            if answer_now.button("Answer it now", icon=":material/replay:"):
+                _answer_pending(chat, user, history.conversation_id)
     if prompt:
-        _send(chat, user, conversation_id, prompt)
+        _send(chat, user, history.conversation_id if history else None, prompt)
 
 
 def _show_entry(chat: ChatService, user: Principal, entry: TranscriptEntry) -> None:
@@ -105,9 +140,10 @@ def _send(chat: ChatService, user: Principal, conversation_id: int | None, promp
         log.exception("chat turn failed")
         _keep_text("Sorry, something went wrong on our side. Please try again.", prompt)
         return
+    started_one = conversation_id is None
     st.session_state[CONVERSATION_KEY] = turn.conversation_id
-    if turn.reply.for_person:  # a person has this conversation: the live transcript shows it
-        st.rerun()
+    if turn.reply.for_person:  # a person has this conversation: the live chat shows it
+        st.rerun(scope="app")
     with st.chat_message("assistant"):
         written = st.empty()
         try:
@@ -119,9 +155,9 @@ def _send(chat: ChatService, user: Principal, conversation_id: int | None, promp
             written.error("Sorry, something went wrong on our side. Please try again.")
             return
         written.markdown(reply_markdown(reply.text))
-        if reply.route == "handoff":  # now waiting for a person: show it live
-            st.rerun()
         _details(chat, user, reply.turn_id, reply.sources, reply.intent, reply.confidence, None)
+    if started_one or reply.route == "handoff":
+        st.rerun(scope="app")  # the sidebar lists the new conversation; a hand-off goes live
 
 
 def _answer_pending(chat: ChatService, user: Principal, conversation_id: int) -> None:
@@ -151,10 +187,10 @@ def _sidebar(chat: ChatService, user: Principal) -> None:
         current = st.session_state.get(CONVERSATION_KEY)
         if st.button("Talk to a person", icon=":material/support_agent:", use_container_width=True):
             _hand_off(chat, user, current)
-        conversations = chat.conversations(user)
+        conversations = chat.conversations(user, limit=SIDEBAR_CONVERSATIONS)
         if conversations:
             st.caption("Your conversations")
-        for conversation in conversations[:30]:
+        for conversation in conversations:
             label = conversation.title or "Conversation"
             kind = "primary" if conversation.id == current else "secondary"
             if st.button(literal(label), key=f"conversation-{conversation.id}", type=kind,

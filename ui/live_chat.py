@@ -1,50 +1,36 @@
-"""The customer's side of a hand-off, live with no click: the transcript redrawn from the
-store while a person is asked for or holds the conversation ("Max joined", the agent's
-messages), the place in the queue, and rating the help once it is resolved.
-
-The fragment reruns every `live_refresh_s` while the conversation is waiting or open and
-re-checks the session and permission each time; when a person joins or leaves it reruns
-the page so the refresh starts or stops.
-"""
+"""The customer's side of a hand-off, drawn inside the chat fragment (`ui.chat_view`),
+which reruns by itself every `live_refresh_s` while a person is asked for or holds the
+conversation: "Max joined" and the agent's messages (literal text), the place in the
+queue, and rating the help once it is resolved."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import streamlit as st
 
 from core.conversations.service import TranscriptEntry
 from core.conversations.waiting import HandoffStatus, WaitingService
 from core.security.auth import Principal
-from ui.session import recheck_permission, stop_fragment
+from ui.session import recheck_permission
 
 log = logging.getLogger("concierge.ui")
 LIVE = ("waiting", "open")
 
 
-def live_transcript(waiting: WaitingService, user: Principal, conversation_id: int,
-                    refresh_s: float, draw: Callable[[Principal, TranscriptEntry], None],
-                    transcript: Callable[[Principal, int], list[TranscriptEntry]]) -> None:
-    """Draw the conversation (and its hand-off state), refreshed while a person is involved."""
-    live = waiting.status(user, conversation_id).status in LIVE
-
-    @st.fragment(run_every=refresh_s if live else None)
-    def panel() -> None:
-        me = recheck_permission("chat:use", touch=False)
-        if me is None:
-            stop_fragment()
-            return
-        status = waiting.status(me, conversation_id)
-        if (status.status in LIVE) != live:
-            st.rerun(scope="app")  # start or stop the live refresh
-        for entry in transcript(me, conversation_id):
-            draw(me, entry)
-        _banner(status)
-        if status.can_rate:
-            _rating(waiting, conversation_id, status)
-
-    panel()
+def hand_off_state(waiting: WaitingService, user: Principal, conversation_id: int,
+                   live: bool) -> bool:
+    """Inside the chat fragment: the waiting banner or who the customer is chatting with,
+    and the rating once resolved. True when a person joined or left since the page was
+    drawn: the whole page then reruns, so the live refresh starts or stops."""
+    status = waiting.status(user, conversation_id)
+    if (status.status in LIVE) != live:
+        st.rerun(scope="app")
+        return True
+    _banner(status)
+    if status.can_rate:
+        _rating(waiting, conversation_id, status)
+    return False
 
 
 def show_person_entry(entry: TranscriptEntry) -> None:

@@ -91,6 +91,9 @@ class TranscriptEntry:
     sender: str | None = None
     """Who wrote an agent message (their username)."""
     message_id: int = 0
+    """The stored message's id (ids grow: `transcript(after=...)` reads from here on)."""
+    question_id: int | None = None
+    """For a reply, the customer message it answers."""
 
 
 class TurnStream:
@@ -286,6 +289,7 @@ class ChatService:
         try:
             return future.result(timeout=self.turn_timeout_s)
         except FutureTimeout:
+            future.cancel()  # still queued behind busy workers: never run it for nobody
             error = f"TimeoutError: the turn took longer than its {self.turn_timeout_s:g} s budget"
         except Exception as exc:  # noqa: BLE001 (the customer still gets an answer; the turn keeps the error)
             error = f"{type(exc).__name__}: {exc}"[:500]
@@ -325,23 +329,30 @@ class ChatService:
             self._announce_handoff(conversation_id)
         return reply
 
-    def transcript(self, user: Principal, conversation_id: int) -> list[TranscriptEntry]:
+    def transcript(self, user: Principal, conversation_id: int,
+                   after: int = 0) -> list[TranscriptEntry]:
         """The conversation as the chat page replays it: each reply with its turn's details
-        (agents' private notes left out)."""
+        (agents' private notes left out).
+
+        `after` (a message id) reads only the messages stored since: the page keeps what it
+        has already shown and asks only for what is new (read and decrypted once).
+        """
         require(user, "chat:use")
         with self.sessions() as session:
-            _owned(session, user, conversation_id)
+            _owned_id(session, user, conversation_id)
             rows = session.execute(
                 select(Message, Turn, Feedback.score, User.username)
                 .outerjoin(Turn, Turn.reply_id == Message.id)
                 .outerjoin(Feedback, Feedback.turn_id == Turn.id)
                 .outerjoin(User, User.id == Message.sender_id)
-                .where(Message.conversation_id == conversation_id, Message.role != "note")
+                .where(Message.conversation_id == conversation_id, Message.role != "note",
+                       Message.id > after)
                 .order_by(Message.id)
             ).all()
             answered = set(session.scalars(
-                select(Turn.question_id).where(Turn.conversation_id == conversation_id)
-            ))
+                select(Turn.question_id).where(Turn.conversation_id == conversation_id,
+                                               Turn.question_id > after)
+            )) if rows else set()
         return [
             TranscriptEntry(
                 role=m.role, text=m.body,
@@ -349,6 +360,7 @@ class ChatService:
                 turn_id=t.id if t else None, sources=t.sources if t else [],
                 intent=t.intent if t else None, confidence=t.confidence if t else None,
                 feedback=score, sender=sender, message_id=m.id,
+                question_id=t.question_id if t else None,
             )
             for m, t, score, sender in rows
         ]
@@ -385,8 +397,9 @@ class ChatService:
             self.events.publish("handoff_requested", "A customer asked for a person",
                                 conversation_id=conversation_id)
 
-    def conversations(self, user: Principal) -> list[Conversation]:
-        """The customer's own conversations, newest first."""
+    def conversations(self, user: Principal, limit: int | None = None) -> list[Conversation]:
+        """The customer's own conversations, newest first (the first `limit` of them: only
+        those titles are read and decrypted)."""
         require(user, "chat:use")
         with self.sessions() as session:
             last_message = (
@@ -396,6 +409,7 @@ class ChatService:
             rows = session.scalars(
                 select(Conversation).where(Conversation.user_id == user.id)
                 .order_by(func.coalesce(last_message, 0).desc(), Conversation.id.desc())
+                .limit(limit)
             )
             return list(rows)
 
@@ -423,6 +437,14 @@ def _check_id(conversation_id: object) -> int:
             or not 0 < conversation_id < 2**63):
         raise ConversationNotFound(_NOT_FOUND)
     return conversation_id
+
+
+def _owned_id(session: Session, user: Principal, conversation_id: int) -> None:
+    """`_owned` without loading the row (its title would be decrypted for nothing)."""
+    owner = session.scalar(select(Conversation.user_id).where(
+        Conversation.id == _check_id(conversation_id)))
+    if owner is None or owner != user.id:
+        raise ConversationNotFound(_NOT_FOUND)
 
 
 def _owned(session: Session, user: Principal, conversation_id: int) -> Conversation:

@@ -15,6 +15,7 @@ from core.security.auth import (
     authenticate,
     check_password,
     hash_password,
+    login_candidate,
     password_problem,
     require,
     sign_up,
@@ -49,8 +50,10 @@ class AccountService:
                     audit.record(session, "login", actor=username[:64], outcome="throttled",
                                  client=client)
                 raise
+        with self.sessions() as session:  # bcrypt runs after: no connection held meanwhile
+            candidate = login_candidate(session, username)
+        user = authenticate(candidate, password)
         with self.sessions.begin() as session:
-            user = authenticate(session, username, password)
             audit.record(session, "login", actor=user or username[:64],
                          outcome="success" if user else "failure", client=client)
         if self.throttle and user is not None:
@@ -82,16 +85,21 @@ class AccountService:
                         keep_token: str | None = None, client: str | None = None) -> None:
         """Change one's own password; every other session of the user ends."""
         require(user, "account:self")
+        with self.sessions() as session:  # bcrypt twice below: no connection held meanwhile
+            row = session.get(User, user.id)
+        if row is None or not check_password(current, row.password_hash):
+            raise AuthError("Your current password is not right.")
+        if new != confirm:
+            raise AuthError("The two new passwords don't match.")
+        problem = password_problem(new, user.username, self.min_password_chars)
+        if problem:
+            raise AuthError(problem)
+        new_hash = hash_password(new)
         with self.sessions.begin() as session:
             row = session.get(User, user.id)
-            if row is None or not check_password(current, row.password_hash):
+            if row is None:
                 raise AuthError("Your current password is not right.")
-            if new != confirm:
-                raise AuthError("The two new passwords don't match.")
-            problem = password_problem(new, user.username, self.min_password_chars)
-            if problem:
-                raise AuthError(problem)
-            row.password_hash = hash_password(new)
+            row.password_hash = new_hash
             self.browser_sessions.end_all(session, user.id, "password_changed", keep_token=keep_token)
             audit.record(session, "password_change", actor=user, client=client)
 

@@ -114,15 +114,36 @@ def password_problem(password: str, username: str = "", min_chars: int = MIN_PAS
     return None
 
 
-def authenticate(session: Session, username: str, password: str) -> Principal | None:
-    """The user for these credentials, or None; the same work whether or not the user exists."""
+@dataclass(frozen=True)
+class LoginCandidate:
+    """The account a login names, read in a short transaction; bcrypt runs on it after."""
+
+    user: Principal | None
+    password_hash: bytes
+    is_active: bool = False
+    system: bool = False
+    """The app's own account (the terminal's): nobody logs in as it."""
+
+
+def login_candidate(session: Session, username: str) -> LoginCandidate:
+    """The account for `username` (or the dummy hash when there is none)."""
     user = session.scalar(select(User).where(User.username == username)) if username else None
-    stored = user.password_hash.encode() if user else _dummy_hash()
+    if user is None:
+        return LoginCandidate(None, _dummy_hash())
+    return LoginCandidate(principal_of(user), user.password_hash.encode(), user.is_active,
+                          system=user.system_account is not None)
+
+
+def authenticate(candidate: LoginCandidate, password: str) -> Principal | None:
+    """The user for these credentials, or None; the same work whether or not the user exists.
+
+    Takes no database session: bcrypt (a quarter of a second) must not hold a connection.
+    """
     raw = password.encode("utf-8")
-    ok = bcrypt.checkpw(raw[:72], stored) and len(raw) <= 72
-    if not ok or user is None or not user.is_active or user.system_account:
+    ok = bcrypt.checkpw(raw[:72], candidate.password_hash) and len(raw) <= 72
+    if not ok or candidate.user is None or not candidate.is_active or candidate.system:
         return None
-    return principal_of(user)
+    return candidate.user
 
 
 def sign_up(session: Session, username: str, password: str, confirm: str,
@@ -147,9 +168,10 @@ def add_user(session: Session, username: str, password: str, role: str = "custom
     """Create a user (the caller's transaction commits it)."""
     if role not in ROLES:
         raise AuthError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+    password_hash = hash_password(password)  # before any query: no connection held meanwhile
     if session.scalar(select(User).where(User.username == username)):
         raise AuthError(f"The username {username!r} is taken.")
-    user = User(username=username, password_hash=hash_password(password), role=role,
+    user = User(username=username, password_hash=password_hash, role=role,
                 system_account=system_account)
     session.add(user)
     session.flush()

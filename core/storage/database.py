@@ -34,7 +34,24 @@ def make_database(settings: Settings) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    if url.startswith("postgresql"):
+        _need_postgres_extra()
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+class MissingExtra(RuntimeError):
+    """The settings need an optional part of the install that is not there."""
+
+
+def _need_postgres_extra() -> None:
+    """Say in one line which extra to install, not which module is missing."""
+    try:
+        import langgraph.checkpoint.postgres  # noqa: F401
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise MissingExtra(
+            "DATABASE_URL points at PostgreSQL, but the postgres extra is not installed: "
+            "pip install 'concierge[postgres]' (or -e '.[postgres]' in a checkout)") from None
 
 
 def bound_database(sessions: sessionmaker[Session]) -> Engine:

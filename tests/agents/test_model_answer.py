@@ -126,3 +126,42 @@ def test_compose_reply_sources_are_the_cited_passages_only() -> None:
     assert [s.id for s in reply.sources] == ["card-fees"]
     assert reply.text == "It is free [2].\n\nSources: [2] Card fees"
     assert reply.model_call["mode"] == "model"
+
+
+class StalledModel:
+    """A server that accepted the request and then stopped sending (until `release`)."""
+
+    def __init__(self):
+        import threading
+
+        self.release = threading.Event()
+
+    def stream(self, messages: list) -> Iterator[AIMessage]:
+        self.release.wait(30)
+        yield AIMessage("too late [1]")
+
+
+def test_stalled_model_reads_do_not_starve_other_turns() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    stalled = StalledModel()
+    stuck = ModelAnswerWriter(stalled, model_name="stalled", timeout_s=0.2,
+                              breaker=circuit_breaker(1000, 60.0))
+    try:
+        with ThreadPoolExecutor(40) as pool:  # more stalled reads than the old 32-thread pool
+            outcomes = list(pool.map(lambda _: _fails(stuck), range(40)))
+        assert all(isinstance(o, ModelUnavailable) for o in outcomes)
+        # the 40 readers are still blocked; a turn on a healthy model is answered at once
+        started = time.perf_counter()
+        answer = writer("Cards arrive in 3-5 days [1].").answer("where is my card", PASSAGES)
+        assert answer.cited == [1] and time.perf_counter() - started < 1.5
+    finally:
+        stalled.release.set()
+
+
+def _fails(model_writer: ModelAnswerWriter) -> Exception | None:
+    try:
+        model_writer.answer("where is my card", PASSAGES)
+    except ModelUnavailable as exc:
+        return exc
+    return None

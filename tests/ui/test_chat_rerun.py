@@ -1,0 +1,60 @@
+"""A chat rerun reads and decrypts only what is new, not the whole transcript."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from core.config import PROJECT_DIR
+from core.storage.encryption import Keyring
+
+PASSWORD = "harbour-lantern-quietly-7"
+
+
+def _logged_in(username: str) -> AppTest:
+    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=30)
+    at.run()
+    inputs = [t for t in at.text_input if t.label in ("Username", "Password") and t.key is None]
+    inputs[0].input(username)
+    inputs[1].input(PASSWORD)
+    next(b for b in at.button if b.label == "Log in").click()
+    return at.run()
+
+
+def test_a_rerun_reads_and_decrypts_only_what_is_new(runtime, monkeypatch) -> None:
+    alice = runtime.accounts.authenticate("alice", PASSWORD)
+    conversation = runtime.chat.start_conversation(alice, "Earlier questions")
+    for text in ("how do I change my PIN", "my card hasn't arrived", "can I use Apple Pay"):
+        runtime.chat.send(alice, conversation, text)
+    at = _logged_in("alice")
+    at.session_state["conversation_id"] = conversation
+    at.run()
+    assert [m.name for m in at.chat_message] == ["user", "assistant"] * 3
+
+    decrypted: list[str] = []
+    decrypt = Keyring.decrypt_text
+    monkeypatch.setattr(Keyring, "decrypt_text",
+                        lambda self, token: decrypted.append(token) or decrypt(self, token))
+    at.run()
+    assert not at.exception
+    assert [m.name for m in at.chat_message] == ["user", "assistant"] * 3
+    unchanged = len(decrypted)
+    assert unchanged <= 1, decrypted  # the sidebar's one title; no message of the transcript
+
+    runtime.chat.send(alice, conversation, "how do I freeze my card")  # e.g. from another tab
+    decrypted.clear()
+    at.run()
+    assert [m.name for m in at.chat_message] == ["user", "assistant"] * 4
+    assert len(decrypted) == unchanged + 2  # just the new question and its reply
+    assert at.chat_message[6].children[0].value == "how do I freeze my card"
+
+
+def test_transcript_after_a_message_reads_only_the_later_ones(runtime) -> None:
+    alice = runtime.accounts.authenticate("alice", PASSWORD)
+    first = runtime.chat.send(alice, None, "how do I change my PIN")
+    whole = runtime.chat.transcript(alice, first.conversation_id)
+    runtime.chat.send(alice, first.conversation_id, "my card hasn't arrived")
+    later = runtime.chat.transcript(alice, first.conversation_id, after=whole[-1].message_id)
+    assert (later[0].role, later[0].text) == ("customer", "my card hasn't arrived")
+    assert [e.role for e in later] == ["customer", "assistant"]
+    assert later[1].question_id == later[0].message_id and later[0].answered
+    assert runtime.chat.transcript(alice, first.conversation_id, after=later[-1].message_id) == []
