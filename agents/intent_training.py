@@ -13,8 +13,8 @@ pack with no out-of-scope examples still gets a threshold, and why any mix of in
 trains: an intent with one example is simply unknown in the fold that holds it.
 
 With a sentence encoder (agents/embeddings.py) the message's embedding joins the
-features twice: as dense columns beside the TF-IDF ones in the same SVM, and through a
-small MLP over the embedding alone whose log-probabilities are added to the SVM scores.
+features twice: as dense columns beside the TF-IDF ones in the same SVM, and as each
+intent's nearest-example cosine similarity, added to the SVM scores at unit spread.
 
 The trained model keeps only the fitted arithmetic (`LinearTextScorer`), so predicting
 never imports scikit-learn, which in turn imports pandas and pyarrow: together over
@@ -31,9 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import FeatureUnion, make_union
 from sklearn.svm import LinearSVC
 
@@ -46,20 +44,20 @@ from agents.intent import (
     centred,
     char_ngrams,
     combine_scores,
-    log_probabilities,
     stemmed_terms,
 )
 from agents.intent_threshold import choose_threshold, sane_threshold
 
-if TYPE_CHECKING:  # the encoder module is light, but torch must stay optional
+if TYPE_CHECKING:
     from agents.embeddings import SentenceEncoder
 
 __all__ = ["choose_threshold", "features", "scorer_from", "train"]
 FOLDS = 4
 """Held-out folds; each also leaves out a quarter of the intents (pseudo-unknowns)."""
-TEMPERATURE_PRIOR = 0.3
-"""The temperature of unit-spread scores on large packs (BANKING77 held-out: about 0.3):
-what a pack with few held-out rows starts from."""
+TEMPERATURE_PRIOR = {False: 0.3, True: 0.75}
+"""The temperature of unit-spread scores fitted on BANKING77's held-out rows, without and
+with embeddings (two parts at unit spread add up to a wider score): what a pack with few
+held-out rows starts from."""
 PRIOR_ROWS = 50
 """Held-out rows that weigh as much as the prior."""
 MISSING = -1e3
@@ -81,10 +79,6 @@ def _svm() -> LinearSVC:
     )
 
 
-def _mlp() -> MLPClassifier:
-    return MLPClassifier((256,), alpha=1e-3, max_iter=60, random_state=0)
-
-
 def _spread(scores: np.ndarray, known: np.ndarray) -> float:
     rows = scores[known] if known.any() else scores
     rows = np.where(rows <= MISSING / 2, np.nan, rows)
@@ -94,18 +88,18 @@ def _spread(scores: np.ndarray, known: np.ndarray) -> float:
     return value if np.isfinite(value) and value > 0 else 1.0
 
 
-def fit_temperature(scores: np.ndarray, gold: np.ndarray) -> float:
+def fit_temperature(scores: np.ndarray, gold: np.ndarray, prior: float) -> float:
     """Temperature T minimising the log-loss of softmax(scores / T) on held-out scores
-    (at unit spread), shrunk towards `TEMPERATURE_PRIOR` when there are few of them."""
+    (at unit spread), shrunk towards `prior` when there are few of them."""
     if not len(gold):
-        return TEMPERATURE_PRIOR
+        return prior
 
     def nll(log_t: float) -> float:
         return -float(np.mean(log_softmax(scores / np.exp(log_t), axis=1)[np.arange(len(gold)), gold]))
 
     fitted = minimize_scalar(nll, bounds=(-6.0, 3.0), method="bounded").x
     weight = len(gold) / (len(gold) + PRIOR_ROWS)
-    return float(np.exp(weight * fitted + (1 - weight) * np.log(TEMPERATURE_PRIOR)))
+    return float(np.exp(weight * fitted + (1 - weight) * np.log(prior)))
 
 
 def fold_plan(y: np.ndarray, n_labels: int, folds: int = FOLDS,
@@ -124,41 +118,57 @@ def fold_plan(y: np.ndarray, n_labels: int, folds: int = FOLDS,
     return row_fold, label_fold
 
 
-def _fit_scores(X, E, y, train_rows, test_rows, n_labels, encoder_on):
-    """Scores (SVM, MLP or None) for `test_rows` from models fitted on `train_rows`."""
+def semantic_part(identity: str, E: np.ndarray, y: np.ndarray, texts: Sequence[str],
+                  n_labels: int, svm_spread: float = 1.0,
+                  nearest_spread: float = 1.0) -> SemanticPart:
+    """The examples' vectors sorted by label, ready for nearest-example scores."""
+    order = np.argsort(y, kind="stable")
+    starts = np.searchsorted(y[order], np.arange(n_labels))
+    return SemanticPart(identity, E[order].astype(np.float16), starts,
+                        tuple(texts[i] for i in order), svm_spread, nearest_spread)
+
+
+def _nearest(E: np.ndarray, y: np.ndarray, train_rows: np.ndarray, test_rows: np.ndarray,
+             present: np.ndarray, n_labels: int) -> np.ndarray:
+    part = semantic_part("", E[train_rows], np.searchsorted(present, y[train_rows]),
+                         [""] * len(train_rows), len(present))
+    out = np.full((len(test_rows), n_labels), MISSING)
+    out[:, present] = part.nearest(part.similarities(E[test_rows]))
+    return out
+
+
+def _fit_scores(X, E, y, train_rows, test_rows, n_labels):
+    """Scores (SVM; nearest examples or None) for `test_rows`, fitted on `train_rows`."""
     present = np.unique(y[train_rows])
     svm_scores = np.full((len(test_rows), n_labels), MISSING)
-    mlp_scores = np.full((len(test_rows), n_labels), MISSING) if encoder_on else None
+    nearest = np.full((len(test_rows), n_labels), MISSING) if E is not None else None
     if len(present) < 2 or not len(test_rows):
-        return svm_scores, mlp_scores
+        return svm_scores, nearest
     svm = _svm().fit(X[train_rows], y[train_rows])
     svm_scores[:, present] = as_matrix(svm.decision_function(X[test_rows]))
-    if encoder_on:
-        with warnings.catch_warnings():  # small packs stop before converging: fine
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            mlp = _mlp().fit(E[train_rows], y[train_rows])
-        mlp_scores[:, present] = log_probabilities(mlp.predict_proba(E[test_rows]))
-    return svm_scores, mlp_scores
+    if E is not None:
+        nearest = _nearest(E, y, train_rows, test_rows, present, n_labels)
+    return svm_scores, nearest
 
 
 def held_out_scores(X, E, y: np.ndarray, n_labels: int, folds: int = FOLDS):
     """Every row's scores from a model that never saw it (nor, in a quarter of the
-    rows, its intent): (svm scores, mlp scores or None, known mask)."""
+    rows, its intent): (svm scores, nearest-example scores or None, known mask)."""
     row_fold, label_fold = fold_plan(y, n_labels, folds)
     svm_scores = np.full((len(y), n_labels), MISSING)
-    mlp_scores = np.full((len(y), n_labels), MISSING) if E is not None else None
+    nearest = np.full((len(y), n_labels), MISSING) if E is not None else None
     known = np.zeros(len(y), dtype=bool)
     for k in range(folds):
         test_rows = np.flatnonzero(row_fold == k)
         train_rows = np.flatnonzero((row_fold != k) & (label_fold[y] != k))
         if len(np.unique(y[train_rows])) < 2:  # tiny packs: keep every intent in training
             train_rows = np.flatnonzero(row_fold != k)
-        svm_k, mlp_k = _fit_scores(X, E, y, train_rows, test_rows, n_labels, E is not None)
+        svm_k, nearest_k = _fit_scores(X, E, y, train_rows, test_rows, n_labels)
         svm_scores[test_rows] = svm_k
-        if mlp_scores is not None:
-            mlp_scores[test_rows] = mlp_k
+        if nearest is not None:
+            nearest[test_rows] = nearest_k
         known[test_rows] = np.isin(y[test_rows], y[train_rows])
-    return svm_scores, mlp_scores, known
+    return svm_scores, nearest, known
 
 
 def scorer_from(union: FeatureUnion, svm: LinearSVC) -> LinearTextScorer:
@@ -208,19 +218,20 @@ def train(
     if encoder is not None:
         E = encoder.encode(list(texts[in_scope]))
         X = sp.hstack([X, sp.csr_matrix(EMBEDDING_SCALE * E)], format="csr")
-    svm_held, mlp_held, known = held_out_scores(X, E, y, len(labels), folds)
+    svm_held, nearest_held, known = held_out_scores(X, E, y, len(labels), folds)
     svm = _svm().fit(X, y)
     semantic = None
     spread = _spread(svm_held, known)
-    held_out = centred(svm_held) / spread
+    missing = svm_held <= MISSING / 2
+    held_out = centred(np.where(missing, 0.0, svm_held)) / spread
     if E is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            mlp = _mlp().fit(E, y)
-        semantic = SemanticPart(encoder.identity, mlp, spread, _spread(mlp_held, known))
-        held_out = combine_scores(svm_held, mlp_held, semantic)
-    held_out = np.where(svm_held <= MISSING / 2, MISSING, held_out)
-    temperature = fit_temperature(held_out[known], y[known])
+        nearest_spread = _spread(nearest_held, known)
+        semantic = semantic_part(encoder.identity, E, y, list(texts[in_scope]), len(labels),
+                                 spread, nearest_spread)
+        held_out = combine_scores(np.where(missing, 0.0, svm_held),
+                                  np.where(missing, 0.0, nearest_held), spread, nearest_spread)
+    held_out = np.where(missing, MISSING, held_out)
+    temperature = fit_temperature(held_out[known], y[known], TEMPERATURE_PRIOR[E is not None])
     probs = softmax(held_out / temperature, axis=1)
     confidence = probs.max(axis=1)
     correct = known & (probs.argmax(axis=1) == y)
