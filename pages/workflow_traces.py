@@ -95,7 +95,8 @@ if trace.passages:
     st.markdown("- **Retrieved passages:**")
     st.dataframe(spreadsheet_safe(
         [{"article": p.get("title"), "section": p.get("heading"), "score": p.get("score"),
-          "intent match": p.get("intent_match")} for p in trace.passages]),
+          "similarity": p.get("cosine"), "intent match": p.get("intent_match")}
+         for p in trace.passages]),
         hide_index=True, use_container_width=True,
     )
 st.markdown("**Reply**")

@@ -26,13 +26,11 @@ def need_banking77() -> Path:
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("models")
+def model_dir() -> Path:
+    """The demo pack's trained model, kept between sessions: the cache key is a hash of the
+    training data, options and model version, so a stale model is never used."""
+    return PROJECT_DIR / ".pytest_cache" / "concierge-models"
 
-
-# The suite tests the default product; tests of the `semantic` extra turn embeddings on
-# themselves (tests/agents/test_embeddings.py, tests/test_semantic_eval.py).
-os.environ.setdefault("CONCIERGE_EMBEDDINGS", "off")
 
 TEST_DATABASE = os.environ.get("CONCIERGE_TEST_DATABASE", "sqlite")
 """`postgresql` runs every test that uses `settings` on a fresh PostgreSQL database."""

@@ -62,6 +62,8 @@ class TurnState(TypedDict, total=False):
     """The model's best intent even when out of scope."""
     alternatives: list[list]
     """Runner-up intents with probabilities."""
+    evidence: list[list]
+    """With embeddings, the nearest training examples: [example, intent, cosine]."""
     route: str
     """The branch taken: answer, smalltalk, clarify, handoff or error."""
     passages: list[dict]
@@ -139,6 +141,7 @@ def build_workflow(agents: Agents, cache_ttl_s: int | None = None) -> StateGraph
             "best_guess": prediction.best_guess,
             # lists, not tuples: the same after a round trip through checkpoints and the cache
             "alternatives": [[label, p] for label, p in prediction.alternatives],
+            "evidence": [list(e) for e in prediction.evidence],
             "follow_up": follow_up,
             "query": f"{state.get('topic_text')} {text}" if follow_up else text,
             "passages": [],

@@ -121,7 +121,7 @@ def _passage_summary(passage: dict) -> dict:
     return {
         "article_id": passage.get("article_id"), "title": passage.get("title"),
         "heading": passage.get("heading"), "score": passage.get("score"),
-        "intent_match": passage.get("intent_match"),
+        "intent_match": passage.get("intent_match"), "cosine": passage.get("cosine"),
         "text": text if len(text) <= 300 else text[:299] + "…",
     }
 

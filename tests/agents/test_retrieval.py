@@ -7,7 +7,8 @@ import time
 import bm25s
 import pytest
 
-from agents.retrieval import _STEMMER, Article, KnowledgeRetriever, query_terms
+from agents.intent import stemmer
+from agents.retrieval import Article, KnowledgeRetriever, query_terms
 
 
 @pytest.mark.parametrize(
@@ -45,7 +46,7 @@ def test_query_terms_are_the_index_tokenizers(engine) -> None:
         "Where's my card?! I've waited 10 days...", "café crème, naïve résumé", "a I x9 __init__ 2x",
         "TRANSFER_LIMIT e-mail re-issue", "", "   ", "it's the 3rd time: £50, €20 & $5",
     ]
-    expected = bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, return_ids=False,
+    expected = bm25s.tokenize(texts, stopwords="en", stemmer=stemmer(), return_ids=False,
                               show_progress=False)
     assert [query_terms(text) for text in texts] == expected
 
