@@ -3,15 +3,18 @@
 A scikit-learn pipeline: stemmed word uni/bi-gram TF-IDF plus character n-gram TF-IDF
 into a Crammer-Singer linear SVM (the most accurate of the linear models we measured on
 BANKING77). Its scores become calibrated probabilities by temperature scaling fitted on
-out-of-fold scores, and the out-of-scope threshold is chosen on those same held-out
-predictions to maximise (right answers - cost x wrong answers), so it is measured, not
-guessed.
+held-out scores, and the out-of-scope threshold is chosen on those same held-out
+predictions (`agents.intent_threshold`), so it is measured, not guessed.
 
-With a sentence encoder (the optional `semantic` extra, agents/embeddings.py) the
-message's embedding joins the features twice: as dense columns beside the TF-IDF ones in
-the same SVM, and through a small MLP over the embedding alone whose log-probabilities
-are added to the SVM scores. Both choices and their weights were picked by 5-fold
-cross-validation on BANKING77's training set (README: "Semantic extra").
+Held-out scores come from `held_out_scores`: each fold's model is trained without that
+fold's rows *and* without one group of whole intents, so the fold's rows of those intents
+are pseudo-unknowns, messages about something the model was never taught. That is how a
+pack with no out-of-scope examples still gets a threshold, and why any mix of intents
+trains: an intent with one example is simply unknown in the fold that holds it.
+
+With a sentence encoder (agents/embeddings.py) the message's embedding joins the
+features twice: as dense columns beside the TF-IDF ones in the same SVM, and through a
+small MLP over the embedding alone whose log-probabilities are added to the SVM scores.
 
 The trained model keeps only the fitted arithmetic (`LinearTextScorer`), so predicting
 never imports scikit-learn, which in turn imports pandas and pyarrow: together over
@@ -30,7 +33,6 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import FeatureUnion, make_union
 from sklearn.svm import LinearSVC
@@ -47,9 +49,21 @@ from agents.intent import (
     log_probabilities,
     stemmed_terms,
 )
+from agents.intent_threshold import choose_threshold, sane_threshold
 
 if TYPE_CHECKING:  # the encoder module is light, but torch must stay optional
     from agents.embeddings import SentenceEncoder
+
+__all__ = ["choose_threshold", "features", "scorer_from", "train"]
+FOLDS = 4
+"""Held-out folds; each also leaves out a quarter of the intents (pseudo-unknowns)."""
+TEMPERATURE_PRIOR = 0.3
+"""The temperature of unit-spread scores on large packs (BANKING77 held-out: about 0.3):
+what a pack with few held-out rows starts from."""
+PRIOR_ROWS = 50
+"""Held-out rows that weigh as much as the prior."""
+MISSING = -1e3
+"""The held-out score of an intent its fold's model never saw: far below any real one."""
 
 
 def features() -> FeatureUnion:
@@ -71,31 +85,80 @@ def _mlp() -> MLPClassifier:
     return MLPClassifier((256,), alpha=1e-3, max_iter=60, random_state=0)
 
 
-def _spread(scores: np.ndarray) -> float:
-    return float(centred(scores).std()) or 1.0
+def _spread(scores: np.ndarray, known: np.ndarray) -> float:
+    rows = scores[known] if known.any() else scores
+    rows = np.where(rows <= MISSING / 2, np.nan, rows)
+    with warnings.catch_warnings():  # rows with no seen intent are all NaN: ignored
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value = float(np.nanstd(rows - np.nanmean(rows, axis=1, keepdims=True)))
+    return value if np.isfinite(value) and value > 0 else 1.0
 
 
-def _fit_temperature(scores: np.ndarray, gold: np.ndarray) -> float:
-    """Temperature T minimising the log-loss of softmax(scores / T) on held-out scores."""
+def fit_temperature(scores: np.ndarray, gold: np.ndarray) -> float:
+    """Temperature T minimising the log-loss of softmax(scores / T) on held-out scores
+    (at unit spread), shrunk towards `TEMPERATURE_PRIOR` when there are few of them."""
+    if not len(gold):
+        return TEMPERATURE_PRIOR
 
     def nll(log_t: float) -> float:
         return -float(np.mean(log_softmax(scores / np.exp(log_t), axis=1)[np.arange(len(gold)), gold]))
 
-    return float(np.exp(minimize_scalar(nll, bounds=(-6.0, 3.0), method="bounded").x))
+    fitted = minimize_scalar(nll, bounds=(-6.0, 3.0), method="bounded").x
+    weight = len(gold) / (len(gold) + PRIOR_ROWS)
+    return float(np.exp(weight * fitted + (1 - weight) * np.log(TEMPERATURE_PRIOR)))
 
 
-def choose_threshold(confidence: np.ndarray, correct: np.ndarray, wrong_cost: float) -> float:
-    """The confidence cut that maximises right answers minus `wrong_cost` x wrong ones.
+def fold_plan(y: np.ndarray, n_labels: int, folds: int = FOLDS,
+              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's fold and each intent's left-out fold.
 
-    Below the cut the assistant asks instead of answering; `correct` is False for rows that
-    are out of scope or misclassified, so both kinds of mistake push the cut up.
+    Rows of an intent are dealt round-robin over the folds from a random start, so an
+    intent with few examples misses some folds (and is unknown where it is held out).
     """
-    order = np.argsort(-confidence)
-    gain = np.cumsum(np.where(correct[order], 1.0, -wrong_cost))
-    best = int(np.argmax(gain))
-    if gain[best] <= 0:
-        return float(confidence.max()) + 1e-9
-    return float(confidence[order][best])
+    rng = np.random.default_rng(seed)
+    row_fold = np.empty(len(y), dtype=int)
+    for label in range(n_labels):
+        rows = rng.permutation(np.flatnonzero(y == label))
+        row_fold[rows] = (rng.integers(folds) + np.arange(len(rows))) % folds
+    label_fold = rng.permutation(np.arange(n_labels) % folds)
+    return row_fold, label_fold
+
+
+def _fit_scores(X, E, y, train_rows, test_rows, n_labels, encoder_on):
+    """Scores (SVM, MLP or None) for `test_rows` from models fitted on `train_rows`."""
+    present = np.unique(y[train_rows])
+    svm_scores = np.full((len(test_rows), n_labels), MISSING)
+    mlp_scores = np.full((len(test_rows), n_labels), MISSING) if encoder_on else None
+    if len(present) < 2 or not len(test_rows):
+        return svm_scores, mlp_scores
+    svm = _svm().fit(X[train_rows], y[train_rows])
+    svm_scores[:, present] = as_matrix(svm.decision_function(X[test_rows]))
+    if encoder_on:
+        with warnings.catch_warnings():  # small packs stop before converging: fine
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            mlp = _mlp().fit(E[train_rows], y[train_rows])
+        mlp_scores[:, present] = log_probabilities(mlp.predict_proba(E[test_rows]))
+    return svm_scores, mlp_scores
+
+
+def held_out_scores(X, E, y: np.ndarray, n_labels: int, folds: int = FOLDS):
+    """Every row's scores from a model that never saw it (nor, in a quarter of the
+    rows, its intent): (svm scores, mlp scores or None, known mask)."""
+    row_fold, label_fold = fold_plan(y, n_labels, folds)
+    svm_scores = np.full((len(y), n_labels), MISSING)
+    mlp_scores = np.full((len(y), n_labels), MISSING) if E is not None else None
+    known = np.zeros(len(y), dtype=bool)
+    for k in range(folds):
+        test_rows = np.flatnonzero(row_fold == k)
+        train_rows = np.flatnonzero((row_fold != k) & (label_fold[y] != k))
+        if len(np.unique(y[train_rows])) < 2:  # tiny packs: keep every intent in training
+            train_rows = np.flatnonzero(row_fold != k)
+        svm_k, mlp_k = _fit_scores(X, E, y, train_rows, test_rows, n_labels, E is not None)
+        svm_scores[test_rows] = svm_k
+        if mlp_scores is not None:
+            mlp_scores[test_rows] = mlp_k
+        known[test_rows] = np.isin(y[test_rows], y[train_rows])
+    return svm_scores, mlp_scores, known
 
 
 def scorer_from(union: FeatureUnion, svm: LinearSVC) -> LinearTextScorer:
@@ -119,15 +182,17 @@ def train(
     *,
     oos_label: str | None = None,
     wrong_answer_cost: float = 1.0,
-    folds: int = 2,
+    folds: int = FOLDS,
     n_jobs: int | None = None,
     encoder: SentenceEncoder | None = None,
 ) -> IntentClassifier:
     """Train on (text, label) pairs; rows labelled `oos_label` only tune the threshold.
 
-    With `encoder`, sentence embeddings join the features (see the module docstring)
-    and the model keeps using that encoder to predict.
+    Any mix of intents trains: many examples, a few, or one. With `encoder`, sentence
+    embeddings join the features (see the module docstring) and the model keeps using
+    that encoder to predict. `n_jobs` is accepted for compatibility and unused.
     """
+    del n_jobs
     texts = np.array([t for t, _ in examples], dtype=object)
     raw = np.array([label for _, label in examples], dtype=object)
     in_scope = raw != oos_label if oos_label else np.ones(len(raw), dtype=bool)
@@ -136,35 +201,39 @@ def train(
         raise ValueError("intent training needs at least two intents")
     index = {label: i for i, label in enumerate(labels)}
     y = np.array([index[label] for label in raw[in_scope]])
-    # TF-IDF is unsupervised: fit it once on every text, then cross-validate the SVM alone.
+    # TF-IDF is unsupervised: fit it once on every text, then hold out for the SVM alone.
     union = features()
     X = union.fit_transform(texts[in_scope])
-    n_folds = max(2, min(folds, int(np.bincount(y).min())))
-    cv = StratifiedKFold(n_folds, shuffle=True, random_state=0)
-    semantic = None
+    E = None
     if encoder is not None:
-        embeddings = encoder.encode(list(texts[in_scope]))
-        X = sp.hstack([X, sp.csr_matrix(EMBEDDING_SCALE * embeddings)], format="csr")
-    held_out = as_matrix(
-        cross_val_predict(_svm(), X, y, cv=cv, method="decision_function", n_jobs=n_jobs)
-    )
+        E = encoder.encode(list(texts[in_scope]))
+        X = sp.hstack([X, sp.csr_matrix(EMBEDDING_SCALE * E)], format="csr")
+    svm_held, mlp_held, known = held_out_scores(X, E, y, len(labels), folds)
     svm = _svm().fit(X, y)
-    if encoder is not None:
-        with warnings.catch_warnings():  # small packs stop before converging: fine
+    semantic = None
+    spread = _spread(svm_held, known)
+    held_out = centred(svm_held) / spread
+    if E is not None:
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            mlp_held_out = log_probabilities(cross_val_predict(
-                _mlp(), embeddings, y, cv=cv, method="predict_proba", n_jobs=n_jobs))
-            mlp = _mlp().fit(embeddings, y)
-        semantic = SemanticPart(encoder.identity, mlp, _spread(held_out), _spread(mlp_held_out))
-        held_out = combine_scores(held_out, mlp_held_out, semantic)
-    temperature = _fit_temperature(held_out, y)
+            mlp = _mlp().fit(E, y)
+        semantic = SemanticPart(encoder.identity, mlp, spread, _spread(mlp_held, known))
+        held_out = combine_scores(svm_held, mlp_held, semantic)
+    held_out = np.where(svm_held <= MISSING / 2, MISSING, held_out)
+    temperature = fit_temperature(held_out[known], y[known])
     probs = softmax(held_out / temperature, axis=1)
-    confidence, correct = probs.max(axis=1), probs.argmax(axis=1) == y
-    model = IntentClassifier(scorer_from(union, svm), labels, temperature, 1.0, semantic, encoder)
+    confidence = probs.max(axis=1)
+    correct = known & (probs.argmax(axis=1) == y)
+    # Without embeddings the model's scores are the SVM's own: fold the spread into T.
+    model_temperature = temperature if semantic else temperature * spread
+    model = IntentClassifier(scorer_from(union, svm), labels, model_temperature, 1.0,
+                             semantic, encoder)
+    unknown = ~known
+    oos_confidence = confidence[unknown]
     if oos_label and (~in_scope).any():
         oos_scores = model.scores(list(texts[~in_scope]))
-        oos_confidence = softmax(oos_scores / temperature, axis=1).max(axis=1)
-        confidence = np.concatenate([confidence, oos_confidence])
-        correct = np.concatenate([correct, np.zeros(len(oos_confidence), dtype=bool)])
-    model.threshold = choose_threshold(confidence, correct, wrong_answer_cost)
+        oos_confidence = np.concatenate(
+            [oos_confidence, softmax(oos_scores / model_temperature, axis=1).max(axis=1)])
+    model.threshold = sane_threshold(confidence[known], correct[known], oos_confidence,
+                                     wrong_answer_cost)
     return model

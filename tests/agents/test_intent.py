@@ -141,3 +141,21 @@ def test_a_cached_model_predicts_without_importing_scikit_learn(tmp_path) -> Non
                             check=False, timeout=120, cwd=Path(__file__).parents[2])
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split("\n")[:2] == ["pin_blocked", "[]"]
+
+
+TITLES = [
+    ("How do I activate my card?", "activate"), ("When will my card arrive?", "arrival"),
+    ("How do I change my PIN?", "pin"), ("What exchange rate do you use?", "rates"),
+    ("Why was my transfer declined?", "declined"), ("How do I close my account?", "close"),
+    ("Can I use Apple Pay?", "wallet"), ("What are the ATM fees?", "atm"),
+]
+
+
+@pytest.mark.parametrize("extra", [0, 1, 5], ids=["one-each", "one-more", "mixed"])
+def test_any_mix_of_examples_trains_with_a_sane_threshold(extra: int) -> None:
+    """One example per intent (an articles-only pack) or a mix: no fold error, no NaN."""
+    examples = TITLES + [(f"activate card {i} please", "activate") for i in range(extra)]
+    model = train_intents(examples)
+    assert 0.0 < model.threshold < 1.0
+    assert np.isfinite(model.temperature)
+    assert model.predict("How do I activate my card?").best_guess == "activate"
