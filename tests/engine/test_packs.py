@@ -4,12 +4,15 @@ Markdown, and every kind of broken pack, each refused on one line naming its fil
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
 
 from agents.retrieval import KnowledgeRetriever
+from core.config import Settings
 from core.engine.datapack import DataPackError, load_datapack
+from core.engine.engine import Engine, memory_checkpointer
 
 
 def article(folder: Path, name: str, front: str, body: str = "# Title\n\nSome text.") -> Path:
@@ -130,3 +133,27 @@ def test_other_broken_packs_are_named(tmp_path) -> None:
     (tmp_path / "intents" / "x.json").write_text('{"a": "not a list"}')
     with pytest.raises(DataPackError, match="x.json: 'a' must map to a list"):
         load_datapack(tmp_path)
+
+
+def test_a_mixed_pack_trains_and_answers_from_the_right_article(tmp_path, model_dir) -> None:
+    (tmp_path / "intents").mkdir()
+    (tmp_path / "intents" / "cards.json").write_text(json.dumps({"lost_card": [
+        "i lost my card", "my card is gone", "i cannot find my card anywhere",
+        "someone took my card", "card missing from my wallet", "i dropped my card"]}))
+    article(tmp_path, "lost.md", "id: kb-lost\ntitle: Lost or stolen card\nintents: [lost_card]",
+            "# Lost or stolen card\n\nFreeze your card in the app, then order a new one.")
+    article(tmp_path, "pin.md", "id: kb-pin\ntitle: How do I change my PIN?",
+            "# How do I change my PIN?\n\nChange your PIN at any ATM under PIN services.")
+    article(tmp_path, "fees.md", "id: kb-fees\ntitle: What fees do you charge?\n"
+            "questions: [is the account free, how much does a transfer cost]",
+            "# What fees do you charge?\n\nThe account is free; transfers abroad cost 1%.")
+    article(tmp_path, "hours.md", "id: kb-hours\ntitle: When is support open?",
+            "# When is support open?\n\nOur agents chat from 8:00 to 22:00 every day.")
+    settings = Settings(data_dir=tmp_path, state_dir=tmp_path / "state", model_dir=model_dir)
+    engine = Engine.load(settings, checkpointer=memory_checkpointer())
+    for text, expected in [("I lost my card", "kb-lost"), ("how do I change my PIN", "kb-pin"),
+                           ("what fees do you charge for a transfer", "kb-fees"),
+                           ("when is support open", "kb-hours")]:
+        state = engine.run_turn(uuid.uuid4().hex, text)
+        assert state["route"] == "answer", (text, state["intent"], state["confidence"])
+        assert state["sources"][0]["id"] == expected, text
