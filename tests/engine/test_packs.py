@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.retrieval import KnowledgeRetriever
+from agents.retrieval import SECTION_CHARS, KnowledgeRetriever
 from core.config import Settings
 from core.engine.datapack import DataPackError, load_datapack
 from core.engine.engine import Engine, memory_checkpointer
@@ -87,6 +87,17 @@ def test_real_help_centre_markdown_loads_and_reads_plain(tmp_path) -> None:
     assert "**local currency**" in body
     sections = KnowledgeRetriever(pack.articles).sections
     assert sum(s.article.id == "transfers" for s in sections) == 31
+
+
+def test_a_long_article_without_headings_is_cut_into_passages(tmp_path) -> None:
+    paragraphs = [f"Paragraph {n}. " + "Refunds reach your card in five days. " * 12
+                  for n in range(40)]
+    article(tmp_path, "long.md", "id: long\ntitle: Refunds", "\n\n".join(paragraphs))
+    article(tmp_path, "short.md", "id: short\ntitle: Short", "# Short\n\nA short one.")
+    sections = [s for s in KnowledgeRetriever(load_datapack(tmp_path).articles).sections
+                if s.article.id == "long"]
+    assert len(sections) > 10 and max(len(s.text) for s in sections) <= SECTION_CHARS
+    assert sections[0].text.startswith("Paragraph 0.") and "Paragraph 39." in sections[-1].text
 
 
 @pytest.mark.parametrize(
