@@ -96,3 +96,20 @@ def test_eval_intents_command_runs_the_protocols(tmp_path, model_dir) -> None:
         assert sum(1 for _ in csv.DictReader(handle)) == len(rows)
     bad = concierge(*args, "--unknown-ratio", "1.5", state=tmp_path / "s", model_dir=model_dir)
     assert bad.returncode == 1 and "between 0 and 1" in bad.stderr
+
+
+def test_eval_engine_on_the_demo_articles_alone(tmp_path, model_dir) -> None:
+    rows = [("text", "category"), ("my new card still has not arrived", "card_arrival"),
+            ("how do I activate my card", "activate_my_card"),
+            ("I lost my card", "lost_or_stolen_card")]
+    with (tmp_path / "test.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    run = concierge("eval", "engine", "--articles-only", "--test", str(tmp_path / "test.csv"),
+                    "--predictions", str(tmp_path / "p.csv"), "--json",
+                    state=tmp_path / "s", model_dir=model_dir)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["articles_only"] is True and result["articles"] == 82 and result["n"] == 3
+    assert result["resolution_accuracy"] >= 2 / 3
+    with (tmp_path / "p.csv").open(newline="") as handle:
+        assert [r["gold"] for r in csv.DictReader(handle)] == [g for _, g in rows[1:]]
