@@ -69,13 +69,15 @@ def clean_markdown(text: str) -> str:
 
 
 def html_to_markdown(html: str) -> tuple[str, str]:
-    """A page's title (`<title>`, else its first heading; may be empty) and its Markdown."""
+    """A page's title and its Markdown. The title is the first `<h1>` (a page's `<title>`
+    often carries the site's name too), else `<title>`, else the first heading; it may be
+    empty."""
     soup = BeautifulSoup(html, "html.parser")
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for tag in soup.find_all(_DROPPED):
         tag.decompose()
-    if not title and (heading := soup.find(re.compile(r"^h[1-3]$"))):
-        title = heading.get_text(" ", strip=True)
+    candidates = [soup.find("h1"), soup.title, soup.find(re.compile(r"^h[2-3]$"))]
+    title = next((t.get_text(" ", strip=True) for t in candidates
+                  if t is not None and t.get_text(strip=True)), "")
     root = soup.body or soup
     if soup.title:
         soup.title.decompose()

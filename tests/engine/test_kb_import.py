@@ -33,18 +33,23 @@ def test_a_folder_of_markdown_html_and_text_becomes_a_pack(tmp_path) -> None:
     write(src / "refunds.html", "<html><head><title>Refunds</title></head><body><nav>Home</nav>"
           "<h1>Refunds</h1><p>Refunds take <b>5 days</b>.</p><script>x()</script></body></html>")
     write(src / "hours.txt", "Opening hours\nWe chat from 8 to 22, every day.")
+    write(src / "site" / "pay.htm", "<title>Pay abroad | Acme Help</title><h1>Paying abroad</h1>"
+          "<p>Free.</p>")
+    write(src / "site" / "plain.htm", "<title>Plain page</title><p>No heading here.</p>")
     write(src / ".hidden" / "skip.md", "# skipped")
     write(src / "notes.docx", "not an article")
     result = import_kb(src, tmp_path / "pack")
-    assert result["articles"] == 5 and result["questions"] == 1
+    assert result["articles"] == 7 and result["questions"] == 1
     pack = load_datapack(tmp_path / "pack")
     titles = {a.id: a.title for a in pack.articles}
     assert titles == {"cards-lost-card": "Lost your card?", "reset-pin": "Reset your PIN",
-                      "fm": "Fees", "refunds": "Refunds", "hours": "Opening hours"}
+                      "fm": "Fees", "refunds": "Refunds", "hours": "Opening hours",
+                      "site-pay": "Paying abroad", "site-plain": "Plain page"}
     bodies = {a.id: a.body for a in pack.articles}
     assert "Then order a new one." in bodies["cards-lost-card"]
     assert bodies["refunds"] == "# Refunds\n\nRefunds take **5 days**."
     assert bodies["hours"].startswith("# Opening hours\n\nWe chat")
+    assert bodies["site-plain"] == "# Plain page\n\nNo heading here."
     assert ("how much does it cost", "fm") in pack.examples
 
 
