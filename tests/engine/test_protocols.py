@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -16,6 +19,7 @@ from core.engine.protocols import (
     sample_shots,
 )
 from tests.cli.test_cli import concierge
+from tests.conftest import IN_CI, need_banking77
 
 TRAIN = [(f"{label} message number {n}", label) for label in "abcdefgh" for n in range(12)]
 TRAIN += [("d is special", "d")]
@@ -113,3 +117,26 @@ def test_eval_engine_on_the_demo_articles_alone(tmp_path, model_dir) -> None:
     assert result["resolution_accuracy"] >= 2 / 3
     with (tmp_path / "p.csv").open(newline="") as handle:
         assert [r["gold"] for r in csv.DictReader(handle)] == [g for _, g in rows[1:]]
+
+
+@pytest.mark.slow
+def test_banking77_ten_shots_through_the_cli(tmp_path) -> None:
+    """The paper's 10-shot protocol as a user runs it; a floor under the README figure."""
+    from agents.embeddings import available
+
+    if not available():
+        if IN_CI:
+            pytest.fail("the semantic extra is not installed; CI must install it")
+        pytest.skip("the semantic extra is not installed")
+    folder = need_banking77()
+    result = subprocess.run(
+        [sys.executable, "-m", "core.cli", "eval", "intents", "--train", str(folder / "train.csv"),
+         "--test", str(folder / "test.csv"), "--shots", "10", "--seed", "0", "--json",
+         "--predictions", str(tmp_path / "p.csv")],
+        capture_output=True, text=True, timeout=900, check=False,
+        env={**os.environ, "CONCIERGE_EMBEDDINGS": "auto", "HF_HUB_OFFLINE": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout)
+    assert (figures["shots"], figures["train_rows"], figures["n"]) == (10, 770, 3080)
+    assert figures["accuracy"] >= 0.80, figures
