@@ -43,7 +43,7 @@ class DataPack:
         return next((a for a in self.articles if intent in a.intents), None)
 
 
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
 
 
 def _strings(path: Path, meta: dict, key: str) -> tuple[str, ...]:
@@ -72,7 +72,7 @@ def parse_article_file(path: Path) -> tuple[Article, tuple[str, ...]]:
 
     Only the first `---` block is front matter: horizontal rules in the body stay.
     """
-    match = _FRONT_MATTER.match(read_text(path))
+    match = FRONT_MATTER.match(read_text(path))
     if not match:
         raise DataPackError(f"{path}: missing '---' front matter")
     try:

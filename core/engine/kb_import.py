@@ -20,7 +20,7 @@ from re import compile as regex
 
 import yaml
 
-from core.engine.datapack import _FRONT_MATTER, DataPackError, load_datapack, read_text
+from core.engine.datapack import FRONT_MATTER, DataPackError, load_datapack, read_text
 from core.engine.faq import FaqError, read_faq
 from core.engine.markup import clean_markdown, html_to_markdown
 
@@ -64,7 +64,7 @@ def first_heading(markdown: str) -> str:
 
 
 def _front_matter(path: Path, text: str) -> tuple[dict, str]:
-    match = _FRONT_MATTER.match(text)
+    match = FRONT_MATTER.match(text)
     if not match:
         return {}, text
     try:
