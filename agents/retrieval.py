@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import bm25s
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
-from langchain_text_splitters import MarkdownHeaderTextSplitter
+from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
 from agents.intent import stemmer
 
@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 _HEADINGS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
+SECTION_CHARS = 1500
+"""A section longer than this (a long article without headings) is cut into passages of
+at most this size, on paragraph, then line, then sentence breaks."""
 RRF_K = 60
 """Reciprocal rank fusion's damping constant (Cormack et al., 2009)."""
 COSINE_FLOOR, COSINE_FULL = 0.30, 0.80
@@ -95,11 +98,14 @@ class _Section:
 def split_sections(article: Article) -> list[_Section]:
     """The article's sections, each keeping its heading; the first one is the summary."""
     splitter = MarkdownHeaderTextSplitter(_HEADINGS, strip_headers=True)
+    long = RecursiveCharacterTextSplitter(chunk_size=SECTION_CHARS, chunk_overlap=0)
     sections = []
     for doc in splitter.split_text(article.body):
         heading = doc.metadata.get("h3") or doc.metadata.get("h2") or article.title
-        if doc.page_content.strip():
-            sections.append(_Section(article, heading, doc.page_content.strip()))
+        text = doc.page_content.strip()
+        for part in long.split_text(text) if len(text) > SECTION_CHARS else [text]:
+            if part.strip():
+                sections.append(_Section(article, heading, part.strip()))
     return sections
 
 

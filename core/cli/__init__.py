@@ -20,12 +20,13 @@ from core.cli import (
     eval_commands,
     examples_commands,
     inbox_commands,
+    kb_commands,
     monitor_commands,
 )
 from core.log_setup import configure_logging
 
 VERB_GROUPS = (db_commands, chat_commands, eval_commands, bench_commands, monitor_commands,
-               admin_commands, examples_commands, inbox_commands)
+               admin_commands, examples_commands, inbox_commands, kb_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,20 +1,28 @@
-"""Data packs: the intents' example messages and the knowledge-base articles.
+"""Data packs: knowledge-base articles and, optionally, intents' example messages.
 
-A pack is a folder with `intents/*.json` (label -> example messages) and `kb/*.md`
-(Markdown articles with YAML front matter: id, title, intents, tags). Loading checks the
-pack is coherent, so a broken pack fails at start-up with a message naming the file.
+A pack is a folder with `kb/*.md` (Markdown articles with YAML front matter: id, title,
+and optionally intents, questions, tags) and, optionally, `intents/*.json` (label ->
+example messages). An article without `intents:` is its own intent, named by its id;
+its title and its `questions:` are examples of that intent, so a help centre's articles
+alone make a pack (an intent with examples in `intents/` gets the questions, not the
+title). Out-of-scope examples are optional: `intents/out_of_scope.json` or an
+`out_of_scope.json` at the pack's top. Loading checks the pack is coherent, so a broken
+pack fails at start-up with a one-line message naming the file.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from agents.intent import OUT_OF_SCOPE
 from agents.retrieval import Article
+from core.engine.markup import clean_markdown
 
 
 class DataPackError(ValueError):
@@ -29,57 +37,138 @@ class DataPack:
     articles: list[Article]
 
 
-def parse_article(path: Path) -> Article:
-    """One article: `---` YAML front matter `---`, then Markdown."""
-    text = path.read_text(encoding="utf-8")
-    parts = text.split("---", 2)
-    if not text.startswith("---") or len(parts) < 3:
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
+
+
+def _strings(path: Path, meta: dict, key: str) -> tuple[str, ...]:
+    """A front-matter list of strings (a single string counts as a list of one)."""
+    value = meta.get(key) or ()
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, list | tuple) or not all(
+            isinstance(v, str | int | float) for v in value):
+        raise DataPackError(f"{path}: front matter '{key}' must be a list of texts")
+    return tuple(s for s in (str(v).strip() for v in value) if s)
+
+
+def read_text(path: Path) -> str:
+    """A file's UTF-8 text (a byte-order mark and Windows line ends are fine)."""
+    try:
+        return path.read_text(encoding="utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError:
+        raise DataPackError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    except OSError as exc:
+        raise DataPackError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def parse_article_file(path: Path) -> tuple[Article, tuple[str, ...]]:
+    """One article and its `questions:`: `---` YAML front matter `---`, then Markdown.
+
+    Only the first `---` block is front matter: horizontal rules in the body stay.
+    """
+    match = FRONT_MATTER.match(read_text(path))
+    if not match:
         raise DataPackError(f"{path}: missing '---' front matter")
     try:
-        meta = yaml.safe_load(parts[1]) or {}
+        meta = yaml.safe_load(match.group(1)) or {}
     except yaml.YAMLError as exc:
-        raise DataPackError(f"{path}: front matter is not valid YAML ({exc})") from None
-    missing = {"id", "title", "intents"} - set(meta)
+        problem = str(exc).replace("\n", " ")
+        raise DataPackError(f"{path}: front matter is not valid YAML ({problem})") from None
+    if not isinstance(meta, dict):
+        raise DataPackError(f"{path}: front matter must be 'key: value' lines")
+    missing = sorted(k for k in ("id", "title") if not str(meta.get(k) or "").strip())
     if missing:
-        raise DataPackError(f"{path}: front matter lacks {', '.join(sorted(missing))}")
-    return Article(
-        id=str(meta["id"]),
-        title=str(meta["title"]),
-        intents=tuple(str(i) for i in meta["intents"]),
-        tags=tuple(str(t) for t in meta.get("tags") or ()),
-        body=parts[2].strip(),
-    )
+        raise DataPackError(f"{path}: front matter lacks {', '.join(missing)}")
+    article_id = str(meta["id"]).strip()
+    intents = _strings(path, meta, "intents") or (article_id,)
+    questions = _strings(path, meta, "questions")
+    if questions and len(intents) != 1:
+        raise DataPackError(f"{path}: 'questions' needs an article with exactly one intent")
+    body = clean_markdown(match.string[match.end():])
+    if not body:
+        raise DataPackError(f"{path}: the article has no text after its front matter")
+    article = Article(id=article_id, title=str(meta["title"]).strip(), intents=intents,
+                      tags=_strings(path, meta, "tags"), body=body)
+    return article, questions
+
+
+def parse_article(path: Path) -> Article:
+    return parse_article_file(path)[0]
+
+
+def _json(path: Path) -> object:
+    try:
+        return json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise DataPackError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _texts(path: Path, label: str, texts: object) -> list[tuple[str, str]]:
+    if not isinstance(texts, list):
+        raise DataPackError(f"{path}: '{label}' must map to a list of example messages")
+    return [(str(t).strip(), label) for t in texts if str(t).strip()]
 
 
 def load_examples(folder: Path) -> list[tuple[str, str]]:
     examples: list[tuple[str, str]] = []
     for path in sorted(folder.glob("*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataPackError(f"{path}: not valid JSON ({exc})") from None
+        data = _json(path)
+        if not isinstance(data, dict):
+            raise DataPackError(f"{path}: expected {{\"intent\": [\"example\", ...]}}")
         for label, texts in data.items():
-            examples.extend((str(t), label) for t in texts if str(t).strip())
+            examples.extend(_texts(path, str(label), texts))
     return examples
 
 
+def load_out_of_scope(path: Path) -> list[tuple[str, str]]:
+    """A top-level `out_of_scope.json`: a list of messages, or {"out_of_scope": [...]}."""
+    data = _json(path)
+    if isinstance(data, dict) and set(data) == {OUT_OF_SCOPE}:
+        data = data[OUT_OF_SCOPE]
+    return _texts(path, OUT_OF_SCOPE, data)
+
+
+def article_examples(path: Path, article: Article, questions: tuple[str, ...],
+                     curated: set[str]) -> list[tuple[str, str]]:
+    """The questions of a one-intent article are examples of that intent, and so is its
+    title unless `intents/` already has examples of it (written for the purpose, they
+    say more than a title, and they are what an evaluation checks the pack against)."""
+    if OUT_OF_SCOPE in article.intents:
+        raise DataPackError(f"{path}: an article cannot answer '{OUT_OF_SCOPE}'")
+    if len(article.intents) != 1:
+        return []
+    intent = article.intents[0]
+    title = () if intent in curated else (article.title,)
+    return [(text, intent) for text in (*title, *questions)]
+
+
 def load_datapack(folder: Path) -> DataPack:
-    """Load and check a pack: examples and articles present, article ids unique, and every
-    intent an article names has examples."""
-    if not (folder / "intents").is_dir() or not (folder / "kb").is_dir():
-        raise DataPackError(f"{folder}: a data pack needs intents/ and kb/ folders")
-    examples = load_examples(folder / "intents")
-    articles = [parse_article(p) for p in sorted((folder / "kb").glob("*.md"))]
-    ids = [a.id for a in articles]
-    if len(ids) != len(set(ids)):
-        raise DataPackError(f"{folder}: duplicate article ids")
+    """Load and check a pack: articles, and every intent with at least one example."""
+    if not (folder / "kb").is_dir():
+        raise DataPackError(f"{folder}: a data pack needs a kb/ folder of Markdown articles")
+    examples = load_examples(folder / "intents") if (folder / "intents").is_dir() else []
+    curated = {label for _, label in examples}
+    if (folder / "out_of_scope.json").is_file():
+        examples += load_out_of_scope(folder / "out_of_scope.json")
+    articles: list[Article] = []
+    seen: dict[str, Path] = {}
+    for path in sorted((folder / "kb").glob("*.md")):
+        article, questions = parse_article_file(path)
+        if article.id in seen:
+            raise DataPackError(f"{path}: article id '{article.id}' is also used by {seen[article.id].name}")
+        seen[article.id] = path
+        articles.append(article)
+        examples += article_examples(path, article, questions, curated)
+    if not articles:
+        raise DataPackError(f"{folder / 'kb'}: no .md articles")
     labels = {label for _, label in examples}
-    covered = {i for a in articles for i in a.intents}
-    if unknown := covered - labels:
-        raise DataPackError(f"{folder}: articles name intents with no examples: {sorted(unknown)}")
-    if not examples or not articles:
-        raise DataPackError(f"{folder}: the pack has no examples or no articles")
-    return DataPack(examples=examples, articles=articles)
+    for article in articles:
+        if unknown := set(article.intents) - labels:
+            raise DataPackError(f"{seen[article.id]}: intents with no examples: {sorted(unknown)}"
+                                " (add them to intents/ or give each its own article)")
+    if len(labels - {OUT_OF_SCOPE}) < 2:
+        raise DataPackError(f"{folder}: the pack needs at least two intents (or two articles)")
+    return DataPack(examples=list(dict.fromkeys(examples)), articles=articles)
 
 
 def training_examples(pack: DataPack,

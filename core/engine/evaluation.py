@@ -2,7 +2,9 @@
 
 `evaluate_intents` trains on one CSV and scores another; `evaluate_engine` sends every
 test query through the full workflow on the demo pack and checks both the intent and
-whether the top cited article is the one written for the gold intent.
+whether the top cited article is the one written for the gold intent. Both can write
+every test row's prediction to a CSV (core/engine/protocols.py has the few-shot and
+held-out-intent protocols that shape the training data first).
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from sklearn.metrics import f1_score
 
 from agents.intent import OUT_OF_SCOPE
 from agents.intent_training import train as train_intents
 from core.engine.engine import Engine
+from core.engine.protocols import write_predictions
+from core.engine.workflow import route_turn
 
 if TYPE_CHECKING:
     from agents.embeddings import SentenceEncoder
@@ -44,24 +49,31 @@ def read_labelled_csv(path: Path, text_col: str, label_col: str) -> list[tuple[s
     return rows
 
 
+ROUTES = {"retrieve_passages": "answer", "reply_smalltalk": "smalltalk",
+          "ask_clarification": "clarify", "hand_off": "handoff"}
+"""The route the workflow takes for an intent, by the name the engine's turns report."""
+
+
 def evaluate_intents(
     train: list[tuple[str, str]], test: list[tuple[str, str]], oos_label: str | None = None,
-    encoder: SentenceEncoder | None = None,
+    encoder: SentenceEncoder | None = None, predictions: Path | None = None,
 ) -> dict:
     """Train on `train`, score `test`; with `encoder`, embeddings join the features.
 
     `train_seconds` includes encoding the training texts; `predict_ms` is per test query,
-    predicted in one batch (the test texts are encoded in batches).
+    predicted in one batch (the test texts are encoded in batches). With `oos_label`,
+    out of scope is a possible answer: accuracy and macro F1 (over every gold label,
+    out of scope included) score the thresholded intent. `predictions` gets every row.
     """
     started = time.perf_counter()
     model = train_intents(train, oos_label=oos_label, encoder=encoder)
     train_seconds = time.perf_counter() - started
     texts = [t for t, _ in test]
     started = time.perf_counter()
-    predictions = model.predict_many(texts)
+    predicted = model.predict_many(texts)
     predict_ms = (time.perf_counter() - started) * 1000 / len(texts)
     gold = np.array([label for _, label in test], dtype=object)
-    best = np.array([p.best_guess for p in predictions], dtype=object)
+    best = np.array([p.best_guess for p in predicted], dtype=object)
     result = {
         "accuracy": round(float(np.mean(best == gold)), 4),
         "train_seconds": round(train_seconds, 2),
@@ -72,23 +84,40 @@ def evaluate_intents(
     }
     if oos_label:  # out of scope is then a possible answer: score the thresholded intent
         chosen = np.array([oos_label if p.intent == OUT_OF_SCOPE else p.intent
-                           for p in predictions], dtype=object)
+                           for p in predicted], dtype=object)
         oos = gold == oos_label
         result["accuracy"] = round(float(np.mean(chosen == gold)), 4)
         result["in_scope_accuracy"] = round(float(np.mean(chosen[~oos] == gold[~oos])), 4)
         result["oos_recall"] = round(float(np.mean(chosen[oos] == oos_label)), 4) if oos.any() else None
+    else:
+        chosen = best
+    result["macro_f1"] = round(float(f1_score(gold, chosen, labels=sorted(set(gold)),
+                                              average="macro", zero_division=0)), 4)
+    if predictions is not None:
+        write_predictions(predictions, (
+            (text, label, said, p.best_guess, round(p.confidence, 4),
+             ROUTES[route_turn({"intent": p.intent})])
+            for (text, label), said, p in zip(test, chosen, predicted)))
+        result["predictions"] = str(predictions)
     return result
 
 
-def evaluate_engine(engine: Engine, test: list[tuple[str, str]], oos_label: str | None = None) -> dict:
-    """Every query through the full workflow, each on a fresh thread."""
+def evaluate_engine(engine: Engine, test: list[tuple[str, str]], oos_label: str | None = None,
+                    predictions: Path | None = None) -> dict:
+    """Every query through the full workflow, each on a fresh thread.
+
+    `predictions` gets every row: the turn's intent, best guess, confidence and route.
+    """
     article_intents = {a.id: set(a.intents) for a in engine.pack.articles}
     intent_hits = resolved = declined = n_oos = 0
     latencies = []
+    rows = []
     for text, gold in test:
         started = time.perf_counter()
         state = engine.run_turn(uuid.uuid4().hex, text)
         latencies.append((time.perf_counter() - started) * 1000)
+        rows.append((text, gold, state.get("intent"), state.get("best_guess"),
+                     round(state.get("confidence") or 0.0, 4), state.get("route")))
         top = state.get("sources") or []
         answered_from = article_intents.get(top[0]["id"], set()) if top else set()
         if gold == oos_label:
@@ -107,4 +136,7 @@ def evaluate_engine(engine: Engine, test: list[tuple[str, str]], oos_label: str 
     }
     if oos_label:
         result["oos_decline_rate"] = round(declined / n_oos, 4) if n_oos else None
+    if predictions is not None:
+        write_predictions(predictions, rows)
+        result["predictions"] = str(predictions)
     return result

@@ -57,5 +57,5 @@ def test_broken_article_is_reported_with_its_file(tmp_path) -> None:
     bad.write_text("---\ntitle: [unclosed\n---\n# x")
     with pytest.raises(DataPackError, match="bad.md"):
         parse_article(bad)
-    with pytest.raises(DataPackError, match="intents/ and kb/"):
+    with pytest.raises(DataPackError, match="needs a kb/ folder"):
         load_datapack(tmp_path)
