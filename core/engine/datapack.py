@@ -36,6 +36,15 @@ class DataPack:
     examples: list[tuple[str, str]]
     articles: list[Article]
 
+    @property
+    def intents(self) -> list[str]:
+        """Every intent the model can predict (with out_of_scope when the pack has examples)."""
+        return sorted({label for _, label in self.examples})
+
+    def article_for(self, intent: str) -> Article | None:
+        """The first article that answers `intent`, if any."""
+        return next((a for a in self.articles if intent in a.intents), None)
+
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
 
