@@ -11,10 +11,10 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/pip install -q -e .
+	PYTHONWARNINGS=ignore $(BIN)/pip install -q -e .  # setuptools explains editable installs at length: not for a newcomer
 
 install-test: $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev,postgres]'
+	PYTHONWARNINGS=ignore $(BIN)/pip install -q -e '.[dev,postgres]'
 
 install-semantic: $(BIN)/python
 	$(BIN)/pip install -q -e '.[semantic]'
