@@ -185,8 +185,10 @@ def test_the_engine_uses_embeddings_when_on(tmp_path) -> None:
     engine = Engine.load(Settings(state_dir=tmp_path, embeddings="auto"),
                          checkpointer=memory_checkpointer())
     assert engine.agents.classifier.semantic is not None
-    state = engine.run_turn("t", "my card was nicked along with my wallet, what now?")
-    assert state["route"] == "answer" and state["sources"]
+    # Outside wording the lexical model alone sent out of scope (issue 16's example).
+    state = engine.run_turn("t", "someone stole my card")
+    assert state["route"] == "answer" and state["intent"] == "lost_or_stolen_card"
+    assert state["sources"]
     off = Engine.load(Settings(state_dir=tmp_path, embeddings="off"),
                       checkpointer=memory_checkpointer())
     assert off.agents.classifier.semantic is None
