@@ -50,8 +50,8 @@ def test_ask_json_has_the_documented_keys(run) -> None:
     assert {"answer", "intent", "confidence", "route", "sources", "latency_ms"} <= set(result)
     assert result["route"] == "answer" and result["intent"] == "lost_or_stolen_card"
     assert {"id", "title", "score"} <= set(result["sources"][0])
-    # the engine process with the demo pack loaded (model cached by `engine`): < 300 MB
-    assert result["rss_mb"] < 300
+    # the engine process with the demo pack and the shipped encoder loaded (issue 16: <= 800 MB)
+    assert result["rss_mb"] <= 800
 
 
 @pytest.mark.parametrize(
