@@ -27,8 +27,11 @@ chat: install
 	$(BIN)/concierge chat
 
 test: install-test
-	$(BIN)/python -m pytest
-	CONCIERGE_TEST_DATABASE=postgresql $(BIN)/python -m pytest
+	# Understanding (agents, engine) as shipped, with the sentence encoder; the rest of the
+	# suite with embeddings off, on SQLite then on PostgreSQL (where only storage differs).
+	$(BIN)/python -m pytest tests/agents tests/engine
+	CONCIERGE_EMBEDDINGS=off $(BIN)/python -m pytest --ignore=tests/agents --ignore=tests/engine
+	CONCIERGE_TEST_DATABASE=postgresql CONCIERGE_EMBEDDINGS=off $(BIN)/python -m pytest --ignore=tests/agents -m "not slow"
 
 test-sqlite: install-test
 	$(BIN)/python -m pytest
