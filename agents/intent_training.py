@@ -239,12 +239,14 @@ def train(
     model_temperature = temperature if semantic else temperature * spread
     model = IntentClassifier(scorer_from(union, svm), labels, model_temperature, 1.0,
                              semantic, encoder)
-    unknown = ~known
-    oos_confidence = confidence[unknown]
+    # Real out-of-scope examples, when the pack has them, say what "off-topic" looks like
+    # for this deployment; pseudo-unknowns (held-out intents, often near neighbours of the
+    # taught ones) stand in only without them, else they push the cut past real wording.
     if oos_label and (~in_scope).any():
         oos_scores = model.scores(list(texts[~in_scope]))
-        oos_confidence = np.concatenate(
-            [oos_confidence, softmax(oos_scores / model_temperature, axis=1).max(axis=1)])
+        oos_confidence = softmax(oos_scores / model_temperature, axis=1).max(axis=1)
+    else:
+        oos_confidence = confidence[~known]
     model.threshold = sane_threshold(confidence[known], correct[known], oos_confidence,
                                      wrong_answer_cost)
     return model

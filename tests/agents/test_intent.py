@@ -15,15 +15,12 @@ from agents.intent_cache import train_cached
 from agents.intent_training import _svm, choose_threshold, features, scorer_from
 from agents.intent_training import train as train_intents
 
-UNDER_THRESHOLD = pytest.mark.xfail(strict=True, reason="issue 16 open: understood (best guess right) but under the tuned threshold, so the assistant asks")
 # Written for this test; none of these sentences is in the data pack.
 MESSAGES = [
     ("it's been two weeks and my new card is still not in the mailbox", "card_arrival"),
-    pytest.param("somebody nicked my wallet with my bank card inside", "lost_or_stolen_card",
-                 marks=UNDER_THRESHOLD),
+    ("somebody nicked my wallet with my bank card inside", "lost_or_stolen_card"),
     ("I typed the wrong pin too many times and now it is locked", "pin_blocked"),
-    pytest.param("what do you charge for sending euros abroad with swift", "transfer_fee_charged",
-                 marks=UNDER_THRESHOLD),
+    ("what do you charge for sending euros abroad with swift", "transfer_fee_charged"),
     ("can i add my card to apple wallet", "apple_pay_or_google_pay"),
     ("the cash machine kept my card", "card_swallowed"),
     ("how do I shut down my account for good", "terminate_account"),
@@ -112,7 +109,7 @@ def test_scorer_equals_the_fitted_pipeline(engine) -> None:
     union = features()
     svm = _svm().fit(union.fit_transform(texts), labels)
     scorer = scorer_from(union, svm)
-    probe = [getattr(m, "values", m)[0] for m in MESSAGES] + TRICKY_TEXTS
+    probe = [m for m, _ in MESSAGES] + TRICKY_TEXTS
     expected = svm.decision_function(union.transform(probe))
     assert np.allclose(np.vstack([scorer.score(t) for t in probe]), expected, atol=1e-9)
 

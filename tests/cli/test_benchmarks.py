@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.engine.evaluation import evaluate_engine, evaluate_intents, read_labelled_csv
+from core.engine.evaluation import evaluate_intents, read_labelled_csv
 from tests.conftest import need_banking77
 
 
@@ -17,14 +17,6 @@ def test_banking77_intent_accuracy_floor() -> None:
     assert result["n"] == 3080
     assert result["accuracy"] >= 0.915, result  # README: 92.18%, target >= 92.0%
     assert result["predict_ms"] < 2.0, result
-
-
-@pytest.mark.slow
-def test_demo_pack_engine_on_banking77_floor(engine) -> None:
-    test = read_labelled_csv(need_banking77() / "test.csv", "text", "category")
-    result = evaluate_engine(engine, test)
-    assert result["intent_accuracy"] >= 0.79, result  # README: 80.19%, target >= 80%
-    assert result["resolution_accuracy"] >= 0.78, result  # README: 80.06%, target >= 78%
 
 
 def test_oos_metrics_are_reported() -> None:

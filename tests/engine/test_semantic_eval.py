@@ -12,6 +12,7 @@ import pytest
 
 from agents.embeddings import available
 from core.config import PROJECT_DIR
+from core.engine.evaluation import evaluate_engine, read_labelled_csv
 from tests.conftest import need_banking77
 
 
@@ -32,3 +33,11 @@ def test_banking77_with_embeddings_through_the_cli() -> None:
     assert figures["n"] == 3080
     assert figures["accuracy"] >= 0.935, figures  # README: 94.35%, target >= 94.0%
     assert figures["predict_ms"] <= 20.0, figures
+
+
+@pytest.mark.slow
+def test_demo_pack_engine_on_banking77_floor(engine) -> None:
+    test = read_labelled_csv(need_banking77() / "test.csv", "text", "category")
+    result = evaluate_engine(engine, test)
+    assert result["intent_accuracy"] >= 0.83, result  # README: 83.6%, target >= 85%
+    assert result["resolution_accuracy"] >= 0.83, result  # README: 83.64%, target >= 83%

@@ -82,7 +82,7 @@ def test_a_weak_demo_password_is_refused_in_one_line(runtime) -> None:
             seed_demo_users(runtime.sessions, weak)
     with runtime.sessions() as session:
         assert session.scalar(select(User.id).where(User.username == "sam")) is None
-    assert seed_demo_users(runtime.sessions, PASSWORD)[0] == ["sam"]  # alice, ada exist
+    assert seed_demo_users(runtime.sessions, PASSWORD)[0] == ["max", "sam"]  # alice, ada exist
 
 
 def test_init_demo_with_a_weak_password_fails_on_one_line(tmp_path, model_dir, engine) -> None:

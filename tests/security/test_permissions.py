@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from core.config import Settings
+from core.conversations.handoff import HandoffConflict
 from core.conversations.service import ConversationNotFound
 from core.monitoring.alert_book import AlertNotFound
 from core.monitoring.traces import TurnFilter
@@ -50,9 +51,10 @@ def _world(settings: Settings, engine) -> tuple[Runtime, dict[str, Principal]]:
     return runtime, people
 
 
-DOMAIN_ERRORS = (ConversationNotFound, AlertNotFound, AuthError)
+DOMAIN_ERRORS = (ConversationNotFound, AlertNotFound, AuthError, HandoffConflict, LookupError)
 """What an allowed call may raise on the matrix's made-up ids and passwords: "no such
-conversation", "no such alert", "wrong current password". Anything else is a bug and fails."""
+conversation" (also from the inbox and hand-off services), "no such alert", "not an
+active agent", "wrong current password". Anything else is a bug and fails."""
 
 _numbers = itertools.count()
 Call = Callable[[Runtime, Principal], Any]

@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from core.runtime import Runtime
-from core.security.auth import AuthError, add_user, authenticate, hash_password, system_user
+from core.security.auth import (
+    AuthError,
+    add_user,
+    authenticate,
+    hash_password,
+    login_candidate,
+    system_user,
+)
 from core.security.user_admin import CLI_ADMIN
 
 PASSWORD = "harbour-lantern-quietly-7"
@@ -50,4 +57,4 @@ def test_the_terminals_account_is_named_cli_when_free_and_nobody_logs_in_as_it(r
         assert user.id == terminal.id
         user.password_hash = hash_password(PASSWORD)
     with runtime.sessions() as session:
-        assert authenticate(session, "cli", PASSWORD) is None
+        assert authenticate(login_candidate(session, "cli"), PASSWORD) is None

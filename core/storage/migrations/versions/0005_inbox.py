@@ -21,7 +21,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("conversations") as batch:
+    with op.batch_alter_table("conversations", table_kwargs={"sqlite_autoincrement": True}) as batch:
         batch.add_column(sa.Column("status", sa.String(length=16), nullable=False,
                                    server_default="bot"))
         batch.add_column(sa.Column("assignee_id", sa.Integer(), nullable=True))
@@ -34,7 +34,7 @@ def upgrade() -> None:
         batch.create_index("ix_conversations_status_queue", ["status", "handoff_requested_at"])
     op.execute("update conversations set status = 'waiting' "
                "where handoff_requested_at is not null")
-    with op.batch_alter_table("conversations") as batch:
+    with op.batch_alter_table("conversations", table_kwargs={"sqlite_autoincrement": True}) as batch:
         batch.alter_column("status", server_default=None, existing_type=sa.String(length=16),
                            existing_nullable=False)
     with op.batch_alter_table("messages") as batch:
