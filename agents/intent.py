@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from agents.embeddings import SentenceEncoder
 
 OUT_OF_SCOPE = "out_of_scope"
-MODEL_VERSION = "intent-v4"  # bump when features or model change: invalidates caches
+MODEL_VERSION = "intent-v5"  # bump when features or model change: invalidates caches
 SEMANTIC_VERSION = "semantic-v2"  # the same, for the embedding half (models with an encoder)
 
 _TOKEN = re.compile(r"[a-z0-9]+")

@@ -37,6 +37,7 @@ from sklearn.svm import LinearSVC
 
 from agents.intent import (
     EMBEDDING_SCALE,
+    OUT_OF_SCOPE,
     IntentClassifier,
     LinearTextScorer,
     SemanticPart,
@@ -242,9 +243,13 @@ def train(
     # Real out-of-scope examples, when the pack has them, say what "off-topic" looks like
     # for this deployment; pseudo-unknowns (held-out intents, often near neighbours of the
     # taught ones) stand in only without them, else they push the cut past real wording.
+    # An out-of-scope class (the pack's own off-topic examples, learnt like an intent) is
+    # already scored among the held-out rows: it stands in for the pseudo-unknowns too.
     if oos_label and (~in_scope).any():
         oos_scores = model.scores(list(texts[~in_scope]))
         oos_confidence = softmax(oos_scores / model_temperature, axis=1).max(axis=1)
+    elif OUT_OF_SCOPE in labels:
+        oos_confidence = np.empty(0)
     else:
         oos_confidence = confidence[~known]
     model.threshold = sane_threshold(confidence[known], correct[known], oos_confidence,

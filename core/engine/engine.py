@@ -18,7 +18,6 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agents.answer import OfflineAnswerWriter
 from agents.embeddings import load_encoder
-from agents.intent import OUT_OF_SCOPE
 from agents.intent_cache import train_cached
 from agents.retrieval import KnowledgeRetriever
 from core.config import Settings
@@ -32,9 +31,9 @@ from core.storage.sealed_serde import encrypting_serializer
 def train_intents(settings: Settings, examples: Sequence[tuple[str, str]],
                   encoder: Any | None, cache_dir: Any | None = None) -> Any:
     """The intent model on these examples, from the model cache or trained (and cached)."""
-    return train_cached(  # a pack's out-of-scope examples tune the threshold, not a class
+    return train_cached(
         examples, cache_dir or settings.model_cache_dir, encoder=encoder,
-        wrong_answer_cost=settings.wrong_answer_cost, oos_label=OUT_OF_SCOPE,
+        wrong_answer_cost=settings.wrong_answer_cost,
     ).with_threshold(settings.intent_threshold)
 
 
