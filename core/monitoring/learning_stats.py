@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 
-from sqlalchemy import Integer, case, cast, func, select
+from sqlalchemy import Integer, case, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from core.learning.review_queue import needs_review_condition
@@ -57,9 +57,9 @@ def learning_stats(session: Session, window: Window, step: timedelta) -> Learnin
     labels = dict(session.execute(
         select(LabelledExample.status, func.count()).where(LabelledExample.status != "replaced")
         .group_by(LabelledExample.status)).all())
+    version = func.coalesce(Turn.model_version, literal_column("0"))  # one expression for PG
     versions = session.execute(
-        select(func.coalesce(Turn.model_version, 0), func.count()).where(*in_window)
-        .group_by(func.coalesce(Turn.model_version, 0)).order_by(func.coalesce(Turn.model_version, 0))
+        select(version, func.count()).where(*in_window).group_by(version).order_by(version)
     ).all()
     return LearningStats(series, sum(b.needing_review for b in series),
                          sum(b.turns for b in series), labels, [(v, n) for v, n in versions])

@@ -113,7 +113,7 @@ def test_migrations_run_from_an_installed_package(tmp_path) -> None:
 
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "--no-build-isolation", "--target", str(target), str(PROJECT_DIR)],
+                    "--target", str(target), str(PROJECT_DIR)],
                    check=True, capture_output=True, timeout=300)
     env = {**os.environ, "PYTHONPATH": str(target), "CONCIERGE_STATE_DIR": str(tmp_path / "st")}
     env.pop("DATABASE_URL", None)
