@@ -24,15 +24,19 @@ def article(folder: Path, name: str, front: str, body: str = "# Title\n\nSome te
 
 def test_articles_alone_are_their_own_intents(tmp_path) -> None:
     article(tmp_path, "a.md", "id: reset-password\ntitle: How do I reset my password?\n"
-            "questions:\n  - I forgot my password\n  - cannot log in anymore")
-    article(tmp_path, "b.md", "id: delivery-times\ntitle: When will my order arrive?")
+            "questions:\n  - I forgot my password\n  - cannot log in anymore",
+            "# Reset\n\nUse the link on the login page.\n\n## If no email comes\n\nCheck spam.")
+    article(tmp_path, "b.md", "id: delivery-times\ntitle: When will my order arrive?",
+            "Orders arrive in 3 to 5 working days.")
     pack = load_datapack(tmp_path)
     assert [a.intents for a in pack.articles] == [("reset-password",), ("delivery-times",)]
-    assert sorted(pack.examples) == sorted([
+    assert sorted(pack.examples) == sorted([  # title, summary (text before a subheading), questions
         ("How do I reset my password?", "reset-password"),
+        ("Use the link on the login page.", "reset-password"),
         ("I forgot my password", "reset-password"),
         ("cannot log in anymore", "reset-password"),
         ("When will my order arrive?", "delivery-times"),
+        ("Orders arrive in 3 to 5 working days.", "delivery-times"),
     ])
     assert pack.article_for("delivery-times").title == "When will my order arrive?"
 
@@ -48,8 +52,8 @@ def test_a_mixed_pack_has_intents_with_many_one_and_no_examples(tmp_path) -> Non
     (tmp_path / "out_of_scope.json").write_text(json.dumps(["what is the weather like"]))
     pack = load_datapack(tmp_path)
     counts = {i: sum(1 for _, label in pack.examples if label == i) for i in pack.intents}
-    # an intent with examples keeps them; one with none gets its title
-    assert counts == {"lost_card": 4, "change_pin": 1, "kb-fees": 1, "out_of_scope": 1}
+    # an intent with examples keeps them; one with none gets its title and its summary
+    assert counts == {"lost_card": 4, "change_pin": 2, "kb-fees": 2, "out_of_scope": 1}
     assert ("How do I change my PIN?", "change_pin") in pack.examples
     assert ("someone stole my card", "lost_card") in pack.examples
     assert ("I lost my card", "lost_card") not in pack.examples
