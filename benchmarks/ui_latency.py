@@ -171,10 +171,12 @@ def _p95(values: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20)
+    parser.add_argument("--model-dir", type=Path, default=None,
+                        help="a trained model folder (default: the settings' model cache)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("CONCIERGE_LOG_LEVEL", "WARNING")
-    result = measure(args.messages)
+    result = measure(args.messages, args.model_dir)
     print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
 
 

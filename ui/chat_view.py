@@ -142,7 +142,8 @@ def _send(chat: ChatService, user: Principal, conversation_id: int | None, promp
         return
     started_one = conversation_id is None
     st.session_state[CONVERSATION_KEY] = turn.conversation_id
-    if turn.reply.for_person:  # a person has this conversation: the live chat shows it
+    if turn.for_person:  # a person has this conversation: the live chat shows it
+        # (not turn.reply, which waits for the whole reply and would stop it streaming)
         st.rerun(scope="app")
     with st.chat_message("assistant"):
         written = st.empty()

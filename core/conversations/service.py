@@ -101,8 +101,12 @@ class TurnStream:
     `reply` (the stored reply, whose text is final: it supersedes what was streamed when
     a model failed half-way and the offline answer replaced it)."""
 
-    def __init__(self, conversation_id: int, future: Future[ChatReply], chunks: queue.Queue):
+    def __init__(self, conversation_id: int, future: Future[ChatReply], chunks: queue.Queue,
+                 for_person: bool = False):
         self.conversation_id = conversation_id
+        self.for_person = for_person
+        """The message went to the person holding the conversation: no reply is written
+        (known at once, unlike `reply`, which waits for the whole turn)."""
         self._future = future
         self._chunks = chunks
         future.add_done_callback(lambda _: chunks.put(_END))
@@ -182,7 +186,7 @@ class ChatService:
         if accepted[2] is None:
             future: Future[ChatReply] = Future()
             future.set_result(_for_person(accepted[0]))
-            return TurnStream(accepted[0], future, chunks)
+            return TurnStream(accepted[0], future, chunks, for_person=True)
         future = _STREAMED_TURNS.submit(self._answer, user, *accepted, chunks.put)
         return TurnStream(accepted[0], future, chunks)
 

@@ -62,18 +62,21 @@ def test_the_bot_is_silent_while_a_person_holds_it_and_answers_after_hand_back(r
     runtime.handoff.reply(max_, conversation, "Hi, I'm Max. How can I help?")
     held = runtime.chat.send(alice, conversation, "my card is blocked")
     assert held.for_person and count(runtime, Turn) == turns
+    streamed = runtime.chat.stream(alice, conversation, "still blocked")
+    assert streamed.for_person and list(streamed) == [""]  # known at once, nothing written
     transcript = runtime.chat.transcript(alice, conversation)
-    assert [(e.role, e.text) for e in transcript[-4:]] == [
+    assert [(e.role, e.text) for e in transcript[-5:]] == [
         ("customer", "is anyone there?"), ("event", "Max joined the conversation"),
-        ("agent", "Hi, I'm Max. How can I help?"), ("customer", "my card is blocked")]
-    assert transcript[-2].sender == "max" and all(e.answered for e in transcript)
+        ("agent", "Hi, I'm Max. How can I help?"), ("customer", "my card is blocked"),
+        ("customer", "still blocked")]
+    assert transcript[-3].sender == "max" and all(e.answered for e in transcript)
     assert runtime.chat.answer_pending(alice, conversation) is None  # nothing left for the bot
     _, seen_by_agent = runtime.inbox.conversation(max_, conversation)
-    assert seen_by_agent[-1].text == "my card is blocked"
+    assert seen_by_agent[-1].text == "still blocked"
 
     runtime.handoff.hand_back(max_, conversation)
-    back = runtime.chat.send(alice, conversation, "how do I freeze my card")
-    assert not back.for_person and back.text and count(runtime, Turn) == turns + 1
+    back = runtime.chat.stream(alice, conversation, "how do I freeze my card")
+    assert not back.for_person and "".join(back) and back.reply.text and count(runtime, Turn) == turns + 1
 
 
 def test_the_bot_answers_again_after_resolve_and_the_customer_rates(runtime) -> None:

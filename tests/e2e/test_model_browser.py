@@ -32,7 +32,6 @@ def llm_server(tmp_path_factory, model_dir, engine, model_server) -> Iterator[Se
     stop_server(srv)
 
 
-@pytest.mark.xfail(reason="KNOWN FAILURE, the chat now streams inside a fragment (issue 19 merge): the streamed reply's text is not found; open, to be fixed", strict=False)
 def test_streamed_tokens_reach_the_page_before_the_reply_is_complete(
         llm_server, model_server, page) -> None:
     model_server.reply = lambda request: WRITTEN
@@ -42,7 +41,8 @@ def test_streamed_tokens_reach_the_page_before_the_reply_is_complete(
     box.fill("Somebody stole my card yesterday, what should I do?")
     box.press("Enter")
     answer = page.locator('[data-testid="stChatMessage"]').nth(1)
-    expect(answer).to_contain_text("Report the card")
+    # the first turn on a fresh server may wait for the engine to finish loading
+    expect(answer).to_contain_text("Report the card", timeout=60_000)
     partial = answer.inner_text()
     assert "replacement" not in partial and "Sources" not in partial, partial
     expect(answer).to_contain_text("Sources: [1]", timeout=20_000)
