@@ -316,14 +316,14 @@ def test_a_forged_or_altered_session_cookie_is_no_login(server, browser) -> None
     alice_context.close()
 
 
-@pytest.mark.xfail(reason="KNOWN FAILURE: the new intent model no longer reads this fixed text as a follow-up, so the premise line (Read as a follow-up) is missing before the no-image checks run; open", strict=False)
 def test_a_customers_link_and_image_markup_stays_text_on_the_supervisor_trace_page(
         server, browser) -> None:
     """Customer text reaches staff on the traces page; there too it must build nothing
     (an image there would make a supervisor's browser fetch the customer's URL)."""
-    # fixed text: the classifier reads it as a follow-up (so the "searched for" line shows)
+    # fixed text: the classifier reads it as a follow-up (so the "searched for" line shows);
+    # its link says nothing of a topic of its own ("[verify]" read as verify_my_identity)
     follow_up = ("and how long does that take? ![t](http://beacon.invalid/t.png) "
-                 "[verify](https://evil.example/login)")
+                 "[here](https://evil.example/login)")
     alice_context, alice = new_page(browser)
     log_in(alice, server.url, "alice")
     expect(alice.get_by_role("heading", name="How can we help?")).to_be_visible(timeout=SLOW)
