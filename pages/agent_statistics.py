@@ -2,11 +2,12 @@
 
 import streamlit as st
 
+from core.monitoring.human_stats import HumanStats
 from core.monitoring.stats import ModelStats
 from core.monitoring.windows import WINDOWS
 from core.security.auth import Principal
 from ui import charts
-from ui.formatting import delta_points, ms, percent
+from ui.formatting import delta_points, duration, ms, percent
 from ui.runtime import get_runtime
 from ui.session import guarded_fragment, require_permission
 from ui.text import literal, spreadsheet_safe
@@ -52,6 +53,8 @@ def live_statistics(user: Principal) -> None:
     )
     if not report.nodes:
         st.info("No turns in this window yet.")
+    if report.human is not None:
+        _human_section(report.human)
     if report.model.calls:
         _model_section(report.model)
     if report.learning is not None:
@@ -78,6 +81,28 @@ def _model_section(model: ModelStats) -> None:
     cols[4].metric("Completion tokens", f"{model.completion_tokens:,}")
     if model.last_error:
         st.caption(f"Last fallback: {literal(model.last_error)}")
+
+
+def _human_section(human: HumanStats) -> None:
+    st.subheader("People")
+    cols = st.columns(4)
+    cols[0].metric("Waiting now", f"{human.waiting_now:,}",
+                   help="Customers who asked for a person and are not yet taken")
+    cols[1].metric("Longest wait", duration(human.longest_wait_s))
+    cols[2].metric("First human reply p50 / p95",
+                   f"{duration(human.first_reply_p50_s)} / {duration(human.first_reply_p95_s)}",
+                   help="From asking for a person to a person's first reply")
+    cols[3].metric("Time to resolve p50 / p95",
+                   f"{duration(human.resolve_p50_s)} / {duration(human.resolve_p95_s)}")
+    st.caption(f"Held by an agent now: {human.held_now:,} · CSAT {percent(human.overall_csat)} "
+               f"of {human.ratings:,} rating(s) (4 or 5 stars of 5)")
+    if human.agents:
+        st.dataframe(spreadsheet_safe(
+            [{"agent": a.agent, "conversations taken": a.conversations, "resolved": a.resolved,
+              "ratings": a.ratings, "average rating": a.average_rating} for a in human.agents]),
+            hide_index=True, use_container_width=True)
+    if human.ratings:
+        st.altair_chart(charts.csat_over_time(human.csat), use_container_width=True)
 
 
 def _learning_section(learning) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from core.monitoring.human_stats import CsatBucket
 from core.monitoring.stats import Bucket
 from core.monitoring.traces import SpanView
 
@@ -65,3 +66,15 @@ def review_share(series: list) -> alt.Chart:
         y=alt.Y("share:Q", title="Needing review", axis=alt.Axis(format="%")),
         tooltip=["time:T", alt.Tooltip("share:Q", format=".0%"), "turns:Q"],
     ).properties(height=180)
+
+
+def csat_over_time(series: list[CsatBucket]) -> alt.Chart:
+    """The share of ratings of 4 or 5 stars per bucket, with how many ratings it rests on."""
+    frame = pd.DataFrame([{"time": b.start, "csat": b.csat, "ratings": b.ratings}
+                          for b in series if b.ratings])
+    return alt.Chart(frame).mark_line(point=True).encode(
+        x=alt.X("time:T", title=None),
+        y=alt.Y("csat:Q", title="CSAT (4-5 stars)", axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
+        tooltip=["time:T", alt.Tooltip("csat:Q", format=".0%"), "ratings:Q"],
+    ).properties(height=200)

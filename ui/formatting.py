@@ -16,3 +16,14 @@ def delta_points(now: float | None, before: float | None) -> str | None:
     if now is None or before is None:
         return None
     return f"{(now - before) * 100:+.1f} pts"
+
+
+def duration(seconds: float | None) -> str:
+    """A wait or handling time: `42 s`, `3.5 min`, `2.1 h` (or – when there is none)."""
+    if seconds is None:
+        return "–"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.engine.engine import Engine
 from core.events import Event, EventBus
 from core.monitoring import alert_book, stats, traces
+from core.monitoring.human_stats import HumanStats, human_stats
 from core.monitoring.learning_stats import LearningStats, learning_stats
 from core.monitoring.rules import RULES_BY_NAME, AlertRule
 from core.monitoring.windows import BUCKETS, WINDOWS, Window, window_ending
@@ -38,6 +39,7 @@ class StatisticsReport:
     confidence: list[tuple[float, int]]
     model: stats.ModelStats
     learning: LearningStats | None = None
+    human: HumanStats | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ class MonitoringService:
         require(user, "monitoring:read")
         if window not in WINDOWS:
             raise ValueError(f"Unknown window {window!r}; choose one of {', '.join(WINDOWS)}.")
-        span = window_ending(now or utcnow(), WINDOWS[window])
+        now = now or utcnow()
+        span = window_ending(now, WINDOWS[window])
         with self.sessions() as session:
             return StatisticsReport(
                 window=window,
@@ -100,6 +103,7 @@ class MonitoringService:
                 confidence=stats.confidence_histogram(session, span),
                 model=stats.model_stats(session, span),
                 learning=learning_stats(session, span, BUCKETS[window]),
+                human=human_stats(session, span, BUCKETS[window], now),
             )
 
     def agent_health(self, user: Principal) -> list[AgentHealth]:

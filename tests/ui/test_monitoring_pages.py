@@ -31,6 +31,25 @@ def test_statistics_page_shows_headlines_agents_and_health(runtime) -> None:
     assert "**intent**: ready" in health and "**retrieval**: ready" in health
 
 
+def test_statistics_page_shows_the_human_side(runtime) -> None:
+    alice = runtime.accounts.authenticate("alice", "harbour-lantern-quietly-7")
+    agent = runtime.accounts.authenticate("max", "harbour-lantern-quietly-7")
+    rated = runtime.chat.send(alice, None, "can I speak with a real person").conversation_id
+    runtime.handoff.take(agent, rated)
+    runtime.handoff.reply(agent, rated, "Hi, I'm Max.")
+    runtime.handoff.resolve(agent, rated)
+    runtime.waiting.rate(alice, rated, 5)
+    runtime.chat.send(alice, None, "I want to talk to a human")  # waits
+    at = log_in(app(), "sam").switch_page("pages/agent_statistics.py").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Waiting now"] == "1"
+    assert metrics["First human reply p50 / p95"] != "– / –"
+    people = next(d.value for d in at.dataframe if "conversations taken" in d.value.columns)
+    assert people.set_index("agent").loc["max", "average rating"] == 5
+    assert any("CSAT 100.0% of 1 rating(s)" in c.value for c in at.caption)
+
+
 def test_traces_page_explains_the_latest_turn(runtime) -> None:
     _turns(runtime)
     at = log_in(app(), "sam").switch_page("pages/workflow_traces.py").run()
