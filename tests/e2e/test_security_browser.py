@@ -17,7 +17,6 @@ import secrets
 import time
 import uuid
 
-import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import create_engine, text
 

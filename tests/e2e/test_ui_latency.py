@@ -23,7 +23,7 @@ def test_chat_latency_stays_near_a_plain_streamlit_chat(model_dir, engine) -> No
     run = subprocess.run(
         [sys.executable, "-m", "benchmarks.ui_latency", "--messages", "6",
          "--model-dir", str(model_dir), "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900)
+        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["floor_p50_ms"] > 0, result
