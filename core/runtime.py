@@ -131,7 +131,8 @@ class Runtime:
         monitor = Monitor(self.sessions, disk_path=settings.state_dir,
                           consecutive=settings.alert_consecutive,
                           webhook_url=settings.alert_webhook_url, link=self.redis,
-                          events=self.events, lease_s=max(3 * settings.monitor_interval_s, 2.0))
+                          events=self.events, lease_s=max(3 * settings.monitor_interval_s, 2.0),
+                          hours=AgentHours.parse(settings.agent_hours, settings.agent_timezone))
         self.events.listen()
         return monitor.start(settings.monitor_interval_s)
 

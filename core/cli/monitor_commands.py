@@ -14,6 +14,7 @@ from core.config import get_settings
 def cmd_monitor(args: argparse.Namespace) -> None:
     import threading
 
+    from core.conversations.agent_hours import AgentHours
     from core.events import EventBus
     from core.monitoring.monitor import Monitor
     from core.redis_link import RedisLink
@@ -23,7 +24,8 @@ def cmd_monitor(args: argparse.Namespace) -> None:
     monitor = Monitor(open_sessions(settings), disk_path=settings.state_dir,
                       consecutive=settings.alert_consecutive,
                       webhook_url=settings.alert_webhook_url, link=link, events=EventBus(link),
-                      lease_s=max(3 * settings.monitor_interval_s, 2.0))
+                      lease_s=max(3 * settings.monitor_interval_s, 2.0),
+                      hours=AgentHours.parse(settings.agent_hours, settings.agent_timezone))
     if args.once:
         time.sleep(1.0)  # psutil's CPU reading needs an interval to measure over
         events = monitor.tick()

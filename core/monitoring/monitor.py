@@ -2,7 +2,9 @@
 
 Every `interval_s` it records CPU, memory, disk and the process's memory (psutil),
 reads the application's last five minutes (error rate, p95 latency, out-of-scope and
-hand-off rates, negative feedback, failed logins) and runs every rule. The app server
+hand-off rates, negative feedback, failed logins) and, during agent hours, the queue for a
+person (the longest wait; customers waiting while no agent holds or takes conversations),
+and runs every rule. The app server
 starts one in the background; `concierge monitor` runs one on its own.
 """
 
@@ -14,26 +16,29 @@ import threading
 import urllib.request
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psutil
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.conversations.agent_hours import AgentHours
 from core.events import EventBus
 from core.monitoring import alert_book
 from core.monitoring.rules import RuleState, evaluate
 from core.monitoring.stats import model_stats, overview
 from core.monitoring.windows import window_ending
 from core.redis_link import RedisLink
-from core.storage.models import Alert, AuditEvent, MetricSample, utcnow
+from core.storage.models import Alert, AuditEvent, Conversation, MetricSample, utcnow
 
 log = logging.getLogger("concierge.monitor")
 LEADER_KEY = "concierge:monitor:leader"
 APP_WINDOW = timedelta(minutes=5)
 MIN_TURNS_FOR_RATES = 5
 KEEP_SAMPLES = timedelta(days=1)
+RECENT_TAKE = timedelta(minutes=10)
+"""A take this recent means someone is working the queue (see `queue_readings`)."""
 
 
 class HostSampler:
@@ -83,6 +88,25 @@ def application_readings(session: Session) -> dict[str, float | None]:
     }
 
 
+def queue_readings(session: Session, hours: AgentHours | None,
+                   now: datetime | None = None) -> dict[str, float | None]:
+    """The queue for a person, during agent hours only (outside them waiting is expected):
+    how long the first customer in it has waited, in minutes, and whether customers wait
+    while no agent holds a conversation or has taken one in the last ten minutes."""
+    now = now or utcnow()
+    if hours is not None and not hours.is_open(now):
+        return {"longest_wait_min": None, "queue_unattended": None}
+    waiting, oldest = session.execute(
+        select(func.count(Conversation.id), func.min(Conversation.handoff_requested_at))
+        .where(Conversation.status == "waiting")).one()
+    if not waiting:
+        return {"longest_wait_min": None, "queue_unattended": 0.0}
+    working = session.scalar(select(func.count(Conversation.id)).where(
+        (Conversation.status == "open") | (Conversation.assigned_at >= now - RECENT_TAKE)))
+    waited = max(0.0, (now - oldest).total_seconds() / 60) if oldest else 0.0
+    return {"longest_wait_min": round(waited, 1), "queue_unattended": 0.0 if working else 1.0}
+
+
 def post_webhook(url: str, event: str, alert: Alert) -> None:
     """JSON POST of an alert event; failures are logged, never raised."""
     body = json.dumps({
@@ -105,8 +129,10 @@ class Monitor:
                  consecutive: int = 3, webhook_url: str | None = None,
                  notify: Callable[[str, Alert], None] | None = None,
                  link: RedisLink | None = None, events: EventBus | None = None,
-                 lease_s: float = 15.0):
+                 lease_s: float = 15.0, hours: AgentHours | None = None):
         self.sessions = sessions
+        self.hours = hours
+        """Agent hours: the queue rules read only inside them (None: always)."""
         self.link = link
         self.events = events
         self.lease_s = lease_s
@@ -148,6 +174,7 @@ class Monitor:
         with self.sessions.begin() as session:
             session.add(MetricSample(**readings))
             readings |= application_readings(session)
+            readings |= queue_readings(session, self.hours)
             readings["redis_down"] = self._redis_down()
             self.last_readings = readings
             for rule in alert_book.rules_in_force(session):

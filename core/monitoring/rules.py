@@ -53,6 +53,11 @@ DEFAULT_RULES: tuple[AlertRule, ...] = (
               20, "warning", "%", "application"),
     AlertRule("redis_down", "Redis unreachable (running on in-process fallbacks)", "redis_down",
               0.5, "critical", "", "application"),
+    AlertRule("customer_waiting_long", "Longest wait for a person (agent hours)",
+              "longest_wait_min", 5, "warning", "min", "application"),
+    AlertRule("queue_unattended", "Customers are waiting for a person and no agent holds or "
+              "takes conversations (agent hours)", "queue_unattended", 0.5, "critical", "",
+              "application"),
 )
 RULES_BY_NAME = {rule.name: rule for rule in DEFAULT_RULES}
 

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
+from datetime import time as dtime
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from core.conversations.agent_hours import AgentHours
 from core.monitoring import alert_book
 from core.monitoring.monitor import Monitor
 from core.monitoring.rules import RULES_BY_NAME
 from core.runtime import open_database
 from core.storage.database import make_sessions
-from core.storage.models import Alert, AuditEvent, MetricSample
+from core.storage.models import Alert, AuditEvent, Conversation, MetricSample, utcnow
 from tests.monitoring.capture_server import CaptureServer
 
 
@@ -125,3 +130,46 @@ def _wait_for(condition, timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def _asked_for_a_person(sessions, minutes_ago: float) -> int:
+    from core.security.auth import add_user
+
+    with sessions.begin() as session:
+        customer = add_user(session, f"c{time.monotonic_ns()}", "harbour-lantern-quietly-7",
+                            "customer")
+        conversation = Conversation(user_id=customer.id, thread_id=uuid.uuid4().hex,
+                                    status="waiting",
+                                    handoff_requested_at=utcnow() - timedelta(minutes=minutes_ago))
+        session.add(conversation)
+        session.flush()
+        return conversation.id
+
+
+def test_a_long_wait_for_a_person_fires_in_agent_hours_only(sessions, settings) -> None:
+    always = AgentHours(dtime(0, 0), dtime(23, 59, 59, 999_999), ZoneInfo("UTC"))
+    closed = AgentHours(dtime(0, 0), dtime(0, 0), ZoneInfo("UTC"))  # an empty window
+    _asked_for_a_person(sessions, 2)
+    monitor = Monitor(sessions, disk_path=settings.state_dir, consecutive=1, hours=always)
+    # 2 minutes is within the default 5, but nobody holds or has taken a conversation
+    assert [a.rule for _, a in monitor.tick()] == ["queue_unattended"]
+    assert monitor.last_readings["longest_wait_min"] == pytest.approx(2, abs=0.2)
+    _asked_for_a_person(sessions, 9)
+    fired = {a.rule: a for _, a in monitor.tick()}
+    assert list(fired) == ["customer_waiting_long"]
+    assert "Longest wait for a person (agent hours) is 9.0 min" in fired["customer_waiting_long"].message
+    night = Monitor(sessions, disk_path=settings.state_dir, consecutive=1, hours=closed)
+    night.tick()
+    assert night.last_readings["longest_wait_min"] is None  # outside hours waiting is expected
+
+
+def test_an_agent_working_the_queue_keeps_the_unattended_alert_quiet(sessions, settings) -> None:
+    waiting = _asked_for_a_person(sessions, 1)
+    taken = _asked_for_a_person(sessions, 3)
+    monitor = Monitor(sessions, disk_path=settings.state_dir, consecutive=1)
+    assert monitor.last_readings == {} and [a.rule for _, a in monitor.tick()] == ["queue_unattended"]
+    with sessions.begin() as session:
+        session.execute(update(Conversation).where(Conversation.id == taken)
+                        .values(status="open", assigned_at=utcnow()))
+    assert [(e, a.rule) for e, a in monitor.tick()] == [("resolved", "queue_unattended")]
+    assert monitor.last_readings["queue_unattended"] == 0.0 and waiting
