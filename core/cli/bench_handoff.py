@@ -13,6 +13,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from core.cli.bench_load import _backend, _pct, _runtime
@@ -80,13 +81,13 @@ def _exchange(runtime: Runtime, customer: Principal, agent: Principal, conversat
         question, answer = f"[{tag}] customer {i}", f"[{tag}] agent {i}"
         sent = time.perf_counter()
         runtime.chat.send(customer, conversation, question)
-        if _wait(lambda: question in _agent_view(runtime, agent, conversation)):
+        if _wait(lambda text=question: text in _agent_view(runtime, agent, conversation)):
             to_agent.append((time.perf_counter() - sent) * 1000)
         else:
             timeouts += 1
         sent = time.perf_counter()
         runtime.handoff.reply(agent, conversation, answer)
-        if _wait(lambda: answer in _customer_view(runtime, customer, conversation)):
+        if _wait(lambda text=answer: text in _customer_view(runtime, customer, conversation)):
             to_customer.append((time.perf_counter() - sent) * 1000)
         else:
             timeouts += 1
@@ -101,7 +102,7 @@ def _customer_view(runtime: Runtime, customer: Principal, conversation: int) -> 
     return [e.text for e in runtime.chat.transcript(customer, conversation)]
 
 
-def _wait(seen: object) -> bool:
+def _wait(seen: Callable[[], bool]) -> bool:
     deadline = time.monotonic() + GIVE_UP_S
     while time.monotonic() < deadline:
         if seen():
