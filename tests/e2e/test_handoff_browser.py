@@ -1,6 +1,8 @@
 """The hand-off in two real browsers: a customer (alice) asks for a person, an agent (max)
 takes the conversation, and they talk live with no click; the agent resolves and the
-customer rates. Delivery times (send to shown, both ways) are asserted: p95 <= 2 s."""
+customer rates. Delivery times (send to shown, both ways) are asserted: p95 <= 2 s.
+`talk_live` runs the same flow across two replicas on PostgreSQL + Redis too
+(tests/e2e/test_two_replicas.py)."""
 
 from __future__ import annotations
 
@@ -28,12 +30,17 @@ def shown_after(page, message: str, sent_at: float) -> float:
 
 
 def test_customer_and_agent_talk_live_then_resolve_and_rate(server, browser) -> None:
+    talk_live(browser, server.url, server.url, server.sqlalchemy_url)
+
+
+def talk_live(browser, customer_url: str, agent_url: str, database_url: str) -> None:
+    """The whole flow, the customer on `customer_url` and the agent on `agent_url`."""
     customer_context, agent_context = browser.new_context(), browser.new_context()
     customer, agent = customer_context.new_page(), agent_context.new_page()
     for page in (customer, agent):
         page.set_default_timeout(SETUP)
     try:
-        log_in(customer, server.url, "alice")
+        log_in(customer, customer_url, "alice")
         # the first login waits for the server to load the assistant
         expect(customer.get_by_role("heading", name="How can we help?")).to_be_visible(
             timeout=180_000)
@@ -43,7 +50,7 @@ def test_customer_and_agent_talk_live_then_resolve_and_rate(server, browser) -> 
         expect(customer.get_by_text(re.compile("You're waiting for a person"))).to_be_visible(
             timeout=SETUP)
 
-        log_in(agent, server.url, "max")  # an agent starts on the inbox
+        log_in(agent, agent_url, "max")  # an agent starts on the inbox
         expect(agent.get_by_role("heading", name="Inbox")).to_be_visible(timeout=SETUP)
         expect(agent.get_by_text("Customer: can I speak with a real person")).to_be_visible(
             timeout=SETUP)
@@ -74,7 +81,7 @@ def test_customer_and_agent_talk_live_then_resolve_and_rate(server, browser) -> 
             timeout=SETUP)
         customer.locator('[data-testid="stFeedback"]').last.locator("button").nth(4).click()
         expect(customer.get_by_text("Thanks for rating the help!")).to_be_visible(timeout=SETUP)
-        db = create_engine(server.sqlalchemy_url)
+        db = create_engine(database_url)
         with db.connect() as connection:
             assert connection.execute(text("select score from ratings")).scalars().all() == [5]
             shown = connection.execute(text(
