@@ -20,12 +20,15 @@ if TYPE_CHECKING:
 
 def train_cached(
     examples: Sequence[tuple[str, str]], cache_dir: Path, *,
-    encoder: SentenceEncoder | None = None, **options: object
+    encoder: SentenceEncoder | None = None, calibrated_like: IntentClassifier | None = None,
+    **options: object
 ) -> IntentClassifier:
     """Load the model trained on exactly these examples, or train and cache it.
 
     With `encoder` the key also holds the encoder's identity, and the loaded model gets
-    the encoder attached (the cache file never contains it).
+    the encoder attached (the cache file never contains it). `calibrated_like` (see
+    `train`) is not part of the key: the refit is a model of exactly these examples, and
+    the other replicas load it from the shared cache like any other.
     """
     if encoder is not None:
         key = training_hash(examples, embeddings=f"{SEMANTIC_VERSION}:{encoder.identity}",
@@ -40,7 +43,8 @@ def train_cached(
             path.unlink(missing_ok=True)
     from agents.intent_training import train  # only a process that trains loads scikit-learn
 
-    model = train(examples, encoder=encoder, **options)  # type: ignore[arg-type]
+    model = train(examples, encoder=encoder, calibrated_like=calibrated_like,
+                  **options)  # type: ignore[arg-type]
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     joblib.dump(model, tmp)

@@ -188,6 +188,18 @@ def scorer_from(union: FeatureUnion, svm: LinearSVC) -> LinearTextScorer:
     return LinearTextScorer(parts, intercept, weights[offset:])
 
 
+def _refit(union: FeatureUnion, X, E, y: np.ndarray, texts: list[str],
+           like: IntentClassifier, encoder: SentenceEncoder | None) -> IntentClassifier:
+    """The SVM (and nearest examples) on every row, calibrated as `like` is."""
+    svm = _svm().fit(X, y)
+    semantic = None
+    if E is not None and like.semantic is not None and encoder is not None:
+        semantic = semantic_part(encoder.identity, E, y, texts, len(like.labels),
+                                 like.semantic.svm_spread, like.semantic.nearest_spread)
+    return IntentClassifier(scorer_from(union, svm), like.labels, like.temperature,
+                            like.threshold, semantic, encoder)
+
+
 def train(
     examples: Sequence[tuple[str, str]],
     *,
@@ -196,12 +208,18 @@ def train(
     folds: int = FOLDS,
     n_jobs: int | None = None,
     encoder: SentenceEncoder | None = None,
+    calibrated_like: IntentClassifier | None = None,
 ) -> IntentClassifier:
     """Train on (text, label) pairs; rows labelled `oos_label` only tune the threshold.
 
     Any mix of intents trains: many examples, a few, or one. With `encoder`, sentence
     embeddings join the features (see the module docstring) and the model keeps using
     that encoder to predict. `n_jobs` is accepted for compatibility and unused.
+
+    `calibrated_like`, a model of the same intents trained on most of these examples,
+    lends its calibration (score scales, temperature, threshold): the held-out folds,
+    most of a training's time, are skipped (a retrain refits its accepted candidate on
+    everything this way). Without the same intents and features it trains as usual.
     """
     del n_jobs
     texts = np.array([t for t, _ in examples], dtype=object)
@@ -219,6 +237,9 @@ def train(
     if encoder is not None:
         E = encoder.encode(list(texts[in_scope]))
         X = sp.hstack([X, sp.csr_matrix(EMBEDDING_SCALE * E)], format="csr")
+    like = calibrated_like
+    if like is not None and like.labels == labels and (like.semantic is None) == (E is None):
+        return _refit(union, X, E, y, list(texts[in_scope]), like, encoder)
     svm_held, nearest_held, known = held_out_scores(X, E, y, len(labels), folds)
     svm = _svm().fit(X, y)
     semantic = None

@@ -29,11 +29,14 @@ from core.storage.sealed_serde import encrypting_serializer
 
 
 def train_intents(settings: Settings, examples: Sequence[tuple[str, str]],
-                  encoder: Any | None, cache_dir: Any | None = None) -> Any:
-    """The intent model on these examples, from the model cache or trained (and cached)."""
+                  encoder: Any | None, cache_dir: Any | None = None,
+                  calibrated_like: Any | None = None) -> Any:
+    """The intent model on these examples, from the model cache or trained (and cached);
+    `calibrated_like` lends a model's calibration to skip the held-out folds (see
+    `agents.intent_training.train`)."""
     return train_cached(
         examples, cache_dir or settings.model_cache_dir, encoder=encoder,
-        wrong_answer_cost=settings.wrong_answer_cost,
+        calibrated_like=calibrated_like, wrong_answer_cost=settings.wrong_answer_cost,
     ).with_threshold(settings.intent_threshold)
 
 

@@ -9,7 +9,9 @@ retrain). Each is scored by accuracy on the held-out rows. The candidate is refu
 it gets more held-out rows wrong than the live model, beyond one row or `TOLERANCE` of
 them (retraining with a handful of new rows moves a borderline prediction or two either
 way, which is noise, not a worse model). An accepted candidate
-is trained once more on everything (held-out rows too), and that model goes live.
+is refitted once more on everything (held-out rows too), keeping the candidate's
+calibration (so without the held-out folds that most of a training takes), and that
+model goes live.
 
 With sentence embeddings, encoding the texts is most of a training's time, and the
 three trainings share almost all their texts: `RememberingEncoder` encodes each text
@@ -113,7 +115,7 @@ def retrain(settings: Settings, pack: DataPack, encoder: Any | None,
         return Outcome(False, score_before, score_after, len(test),
                        f"not put live: {measured}, worse than the live model")
     everything = training_examples(pack, [(t, i) for _, t, i in [*live, *new]])
-    model = train_intents(settings, everything, encoder)
+    model = train_intents(settings, everything, encoder, calibrated_like=after)
     if isinstance(encoder, RememberingEncoder):  # predicting uses the engine's own encoder
         model = model.attach(encoder.encoder)
     return Outcome(True, score_before, score_after, len(test), f"put live: {measured}", model)

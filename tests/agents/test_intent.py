@@ -91,6 +91,30 @@ def test_trained_model_is_cached_by_data_hash(tmp_path, monkeypatch) -> None:
         train_cached(examples + [("card z arrive", "card_arrival")], tmp_path)
 
 
+def test_a_refit_borrows_the_calibration_and_skips_the_held_out_folds(engine, monkeypatch) -> None:
+    examples = list(engine.pack.examples)
+    most = examples[::2] + examples[1::4]  # three quarters of them, every intent kept
+    like = train_intents(most, encoder=engine.encoder)
+    held_out = []
+    monkeypatch.setattr("agents.intent_training.held_out_scores",
+                        lambda *args, **kwargs: held_out.append(1) or pytest.fail("folds ran"))
+    refit = train_intents(examples, encoder=engine.encoder, calibrated_like=like)
+    assert held_out == [] and refit.labels == like.labels
+    assert (refit.temperature, refit.threshold) == (like.temperature, like.threshold)
+    if like.semantic is not None:  # the encoder may be off (CONCIERGE_EMBEDDINGS=off)
+        assert refit.semantic.svm_spread == like.semantic.svm_spread
+        assert len(refit.semantic.texts) == len(examples) > len(like.semantic.texts)
+    unseen = [t for t, _ in examples[3::4]]  # rows the borrowed model never saw
+    gold = [i for _, i in examples[3::4]]
+    def right(model) -> int:
+        return sum(p.best_guess == g for p, g in zip(model.predict_many(unseen), gold, strict=True))
+
+    assert right(refit) > max(right(like), 0.99 * len(gold))  # trained on them now
+    fewer = [(t, i) for t, i in examples if i != examples[0][1]]  # one intent less
+    monkeypatch.undo()
+    assert train_intents(fewer, calibrated_like=like).labels != like.labels  # trained anew
+
+
 TRICKY_TEXTS = ["I can't  find\tmy card!", "a", "  ", "pin 1234 blocked??", "Ünïcödé wörds ok",
                 "x y z", "don't   won’t", "🍕 pizza 🍕"]
 
