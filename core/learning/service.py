@@ -14,10 +14,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Settings
@@ -30,8 +32,14 @@ from core.security.auth import Principal, require
 from core.storage.models import LabelledExample, Message, ModelVersion, Turn, utcnow
 
 PERMISSION = "monitoring:review"
-LEASE = timedelta(minutes=15)
-"""A retrain still `training` after this long is taken to have died with its process."""
+HEARTBEAT_S = 10.0
+"""How often a running retrain marks its version alive (`heartbeat_at`)."""
+LEASE = timedelta(minutes=1)
+"""A retrain whose heartbeat is older than this died with its process: it is marked failed
+and another may start."""
+RETRY_S = 15.0
+"""With another replica's retrain running, how long before this one looks again (its
+pending labels are retrained then, not left until the next label)."""
 log = logging.getLogger("concierge.learning")
 
 
@@ -60,6 +68,8 @@ class LearningService:
         self.engine = engine
         self.settings = settings
         self._wake = threading.Event()
+        self._blocked = False
+        """The last attempt found another replica's retrain running, with labels pending."""
         self._requested_by: str | None = None
         self._worker: threading.Thread | None = None
         self._start = threading.Lock()
@@ -149,10 +159,15 @@ class LearningService:
             if not self._wake.wait(timeout=60):
                 return  # nothing asked for a minute: the thread ends (a request starts another)
             self._wake.clear()
+            self._blocked = False
             try:
                 self.retrain_now(self._requested_by)
             except Exception:
                 log.exception("retrain failed")
+            if self._blocked:  # another replica's retrain is running: look again later
+                self._wake.wait(timeout=RETRY_S)
+                self._wake.set()
+                continue
             if not self._wake.is_set():
                 self.idle.set()
 
@@ -162,20 +177,28 @@ class LearningService:
         with self._training:
             started = time.perf_counter()
             with self.sessions.begin() as session:
+                alive = func.coalesce(ModelVersion.heartbeat_at, ModelVersion.created_at)
+                session.execute(update(ModelVersion).where(
+                    ModelVersion.status == "training", alive <= utcnow() - LEASE).values(
+                    status="failed", finished_at=utcnow(),
+                    reason="stopped without finishing (the process training it ended)"))
                 running = session.scalar(select(ModelVersion.id).where(
-                    ModelVersion.status == "training", ModelVersion.created_at > utcnow() - LEASE))
+                    ModelVersion.status == "training"))
                 live = labels.training_rows(session, ["live"])
                 new = labels.training_rows(session, ["pending"])
+                self._blocked = running is not None and bool(new)
                 if running is not None or not new:
                     return None
                 version = ModelVersion(requested_by=by, labels_new=len(new),
-                                       labels_total=len(live) + len(new))
+                                       labels_total=len(live) + len(new),
+                                       heartbeat_at=utcnow())
                 session.add(version)
                 session.flush()
                 version_id = version.id
             try:
-                outcome = retrain.retrain(self.settings, self.engine.pack, self._encoder,
-                                          live, new)
+                with self._heartbeat(version_id):
+                    outcome = retrain.retrain(self.settings, self.engine.pack, self._encoder,
+                                              live, new)
             except Exception as exc:
                 self._finish(version_id, started, by, status="failed",
                              reason=f"{type(exc).__name__}: {exc}"[:500])
@@ -184,6 +207,28 @@ class LearningService:
                 self.engine.use_model(outcome.model, version_id)
             return self._finish(version_id, started, by, outcome=outcome,
                                 label_ids=[row[0] for row in new])
+
+    @contextmanager
+    def _heartbeat(self, version_id: int) -> Iterator[None]:
+        """Mark the version alive every HEARTBEAT_S while the block runs."""
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(HEARTBEAT_S):
+                try:
+                    with self.sessions.begin() as session:
+                        session.execute(update(ModelVersion).where(
+                            ModelVersion.id == version_id).values(heartbeat_at=utcnow()))
+                except Exception:  # a missed beat: the next one tries again
+                    log.warning("retrain heartbeat failed", exc_info=True)
+
+        thread = threading.Thread(target=beat, name="retrain-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def _finish(self, version_id: int, started: float, by: str | None, *,
                 outcome: retrain.Outcome | None = None, status: str = "failed",

@@ -178,6 +178,8 @@ class ModelVersion(Base):
     score_before: Mapped[float | None] = mapped_column(default=None)
     score_after: Mapped[float | None] = mapped_column(default=None)
     train_seconds: Mapped[float | None] = mapped_column(default=None)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    """While training: when the retrain last said it is alive (see core.learning.service)."""
 
 
 class Rating(Base):

@@ -3,14 +3,18 @@ PostgreSQL; a second replica picks the model up; a bad batch is refused."""
 
 from __future__ import annotations
 
+import threading
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
 from core.engine.engine import memory_checkpointer
+from core.learning import service as learning_service
 from core.learning.labels import CONFIRM, LabelError
 from core.runtime import Runtime
 from core.security.auth import NotAllowed, Principal
-from core.storage.models import AuditEvent, LabelledExample, Turn
+from core.storage.models import AuditEvent, LabelledExample, ModelVersion, Turn, utcnow
 from tests.learning.conftest import SUPERVISOR
 
 MISSED = "my plastic got pinched on the bus"
@@ -99,4 +103,65 @@ def test_confirm_out_of_scope_and_article_labels(learning_settings) -> None:
         runtime.learning.label_turn(SUPERVISOR, reply.turn_id, "no_such_intent")
     with pytest.raises(NotAllowed):
         runtime.learning.label_turn(Principal(1, "alice", "customer"), reply.turn_id, CONFIRM)
+    runtime.close()
+
+
+def _training_row(runtime: Runtime, beat_ago: timedelta) -> int:
+    with runtime.sessions.begin() as session:
+        row = ModelVersion(status="training", requested_by="other-replica",
+                           heartbeat_at=utcnow() - beat_ago)
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def test_a_retrain_whose_process_died_frees_the_lease(learning_settings, monkeypatch) -> None:
+    runtime = start(learning_settings)
+    dead = _training_row(runtime, learning_service.LEASE + timedelta(seconds=5))
+    runtime.learning.import_examples(SUPERVISOR, [(MISSED, "lost_or_stolen_card")])
+    version = runtime.learning.retrain_now("sam")
+    assert version is not None and version.status == "live"
+    with runtime.sessions() as session:
+        stale = session.get(ModelVersion, dead)
+        assert stale.status == "failed" and "stopped without finishing" in stale.reason
+    runtime.close()
+
+
+def test_labels_wait_for_another_replicas_retrain_then_train(learning_settings,
+                                                             monkeypatch) -> None:
+    monkeypatch.setattr(learning_service, "RETRY_S", 0.2)
+    runtime = start(learning_settings)
+    other = _training_row(runtime, timedelta(0))  # alive: its heartbeat is fresh
+    runtime.learning.import_examples(SUPERVISOR, [(MISSED, "lost_or_stolen_card")])
+    runtime.learning.request_retrain("sam")
+    assert not runtime.learning.idle.wait(timeout=1.0)  # blocked, looking again and again
+    with runtime.sessions.begin() as session:  # the other replica finishes
+        session.get(ModelVersion, other).status = "refused"
+    wait_for_retrain(runtime)
+    assert runtime.learning.versions(SUPERVISOR)[0].status == "live"
+    runtime.close()
+
+
+def test_a_running_retrain_beats_while_it_trains(learning_settings, monkeypatch) -> None:
+    monkeypatch.setattr(learning_service, "HEARTBEAT_S", 0.05)
+    runtime = start(learning_settings)
+    real = learning_service.retrain.retrain
+    beats: list = []
+
+    def slow_retrain(*args, **kwargs):
+        with runtime.sessions() as session:
+            first = session.scalar(select(ModelVersion.heartbeat_at))
+        for _ in range(200):  # until the heartbeat moves on (10 s at most)
+            with runtime.sessions() as session:
+                if session.scalar(select(ModelVersion.heartbeat_at)) != first:
+                    beats.append(True)
+                    break
+            threading.Event().wait(0.05)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(learning_service.retrain, "retrain", slow_retrain)
+    runtime.learning.import_examples(SUPERVISOR, [(MISSED, "lost_or_stolen_card")])
+    runtime.learning.request_retrain("sam")
+    wait_for_retrain(runtime)
+    assert beats == [True]
     runtime.close()
