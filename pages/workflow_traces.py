@@ -88,6 +88,12 @@ st.markdown(f"- **Intent** `{row.intent}` with confidence {row.confidence or 0:.
             + (f" (model's best guess: `{trace.best_guess}`)" if trace.best_guess != row.intent else ""))
 if trace.alternatives:
     st.markdown("- **Runners-up:** " + ", ".join(f"`{a}` {p:.2f}" for a, p in trace.alternatives))
+if trace.evidence:
+    st.markdown("- **Nearest examples by meaning** (what the intent decision leaned on):")
+    st.dataframe(spreadsheet_safe(
+        [{"example": text, "intent": intent, "similarity": similarity}
+         for text, intent, similarity in trace.evidence]),
+        hide_index=True, use_container_width=True)
 st.markdown(f"- **Route taken:** `{row.route}`")
 st.markdown(f"- **Intent model:** version {row.model_version}" if row.model_version
             else "- **Intent model:** the data pack alone (before any labels went live)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -67,6 +68,8 @@ class TurnTraceView:
     passages: list[dict] = field(default_factory=list)
     spans: list[SpanView] = field(default_factory=list)
     langsmith_run_id: str | None = None
+    evidence: list[tuple[str, str, float]] = field(default_factory=list)
+    """The intent decision's nearest examples by meaning: (text, intent, similarity)."""
 
 
 def _row_query():
@@ -126,4 +129,6 @@ def turn_trace(session: Session, turn_id: int) -> TurnTraceView | None:
         spans=[SpanView(s.node, s.parent, s.start_ms, s.duration_ms, s.status, s.error,
                         s.input_summary, s.output_summary) for s in spans],
         langsmith_run_id=trace.langsmith_run_id if trace else None,
+        evidence=[(t, i, float(v)) for t, i, v in json.loads(trace.evidence)]
+        if trace and trace.evidence else [],
     )

@@ -211,6 +211,8 @@ class TurnTrace(Base):
     alternatives: Mapped[list] = mapped_column(JSON, default=list)
     passages: Mapped[list] = mapped_column(JSON, default=list)
     langsmith_run_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    evidence: Mapped[str | None] = mapped_column(EncryptedText, default=None)
+    """JSON: the intent decision's nearest examples [text (masked), intent, similarity]."""
 
 
 class Span(Base):

@@ -9,6 +9,7 @@ interval's traces, never a turn or a message.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -105,8 +106,17 @@ def trace_rows(*, turn_id: int, created_at: datetime, state: dict, spans: list[S
         "alternatives": [list(a) for a in state.get("alternatives") or []],
         "passages": [_passage_summary(p) for p in state.get("passages") or []],
         "langsmith_run_id": langsmith_run_id,
+        "evidence": _evidence(state.get("evidence")),
     }
     return trace, [{"turn_id": turn_id, "created_at": created_at, **span.__dict__} for span in spans]
+
+
+def _evidence(evidence: list | None) -> str | None:
+    """The nearest examples as JSON, their text masked (labelled ones are customers' words)."""
+    if not evidence:
+        return None
+    return json.dumps([[mask_pii(str(text))[:200], intent, round(float(similarity), 3)]
+                       for text, intent, similarity in evidence])
 
 
 def add_traces(db: Connection | Session, traces: list[dict], spans: list[dict]) -> None:
