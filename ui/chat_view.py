@@ -148,8 +148,12 @@ def _send(chat: ChatService, user: Principal, conversation_id: int | None, promp
     with st.chat_message("assistant"):
         written = st.empty()
         try:
-            # Shown literally while it streams; the stored, tidied reply replaces it.
-            written.write_stream(literal(chunk) for chunk in turn)
+            # Shown as it streams with the same guard as the stored reply (no link, image or
+            # autolinked URL, even in a half-written word); the stored, tidied reply replaces it.
+            streamed = ""
+            for chunk in turn:
+                streamed += chunk
+                written.markdown(reply_markdown(streamed))
             reply = turn.reply
         except Exception:
             log.exception("chat turn failed")
