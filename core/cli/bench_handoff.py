@@ -76,22 +76,25 @@ def _exchange(runtime: Runtime, customer: Principal, agent: Principal, conversat
               tag: str, messages: int) -> dict:
     to_agent: list[float] = []
     to_customer: list[float] = []
-    timeouts = 0
     for i in range(messages):
         question, answer = f"[{tag}] customer {i}", f"[{tag}] agent {i}"
-        sent = time.perf_counter()
-        runtime.chat.send(customer, conversation, question)
-        if _wait(lambda text=question: text in _agent_view(runtime, agent, conversation)):
-            to_agent.append((time.perf_counter() - sent) * 1000)
-        else:
-            timeouts += 1
-        sent = time.perf_counter()
-        runtime.handoff.reply(agent, conversation, answer)
-        if _wait(lambda text=answer: text in _customer_view(runtime, customer, conversation)):
-            to_customer.append((time.perf_counter() - sent) * 1000)
-        else:
-            timeouts += 1
+        to_agent.append(_delivered(
+            lambda text=question: runtime.chat.send(customer, conversation, text),
+            lambda text=question: text in _agent_view(runtime, agent, conversation)))
+        to_customer.append(_delivered(
+            lambda text=answer: runtime.handoff.reply(agent, conversation, text),
+            lambda text=answer: text in _customer_view(runtime, customer, conversation)))
+    timeouts = sum(ms is None for ms in to_agent + to_customer)
+    to_agent = [ms for ms in to_agent if ms is not None]
+    to_customer = [ms for ms in to_customer if ms is not None]
     return {"to_agent": to_agent, "to_customer": to_customer, "timeouts": timeouts}
+
+
+def _delivered(send: Callable[[], object], seen: Callable[[], bool]) -> float | None:
+    """ms from sending to the other side reading it, or None when it never did."""
+    sent = time.perf_counter()
+    send()
+    return (time.perf_counter() - sent) * 1000 if _wait(seen) else None
 
 
 def _agent_view(runtime: Runtime, agent: Principal, conversation: int) -> list[str]:

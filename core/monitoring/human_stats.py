@@ -63,12 +63,18 @@ class HumanStats:
         return satisfied / self.ratings if self.ratings else None
 
 
+def waiting_queue(session: Session) -> tuple[int, datetime | None]:
+    """How many customers wait for a person now, and when the first of them asked."""
+    count, oldest = session.execute(
+        select(func.count(Conversation.id), func.min(Conversation.handoff_requested_at))
+        .where(Conversation.status == "waiting")).one()
+    return int(count or 0), oldest
+
+
 def human_stats(session: Session, window: Window, step: timedelta, now: datetime) -> HumanStats:
     """`now` is naive UTC, like the stored times."""
     in_window = (window.start, window.end)
-    queued = session.execute(
-        select(func.count(Conversation.id), func.min(Conversation.handoff_requested_at))
-        .where(Conversation.status == "waiting")).one()
+    waiting, oldest = waiting_queue(session)
     held = session.scalar(select(func.count(Conversation.id))
                           .where(Conversation.status == "open")) or 0
     first = _durations(session, Conversation.first_human_reply_at, in_window)
@@ -76,8 +82,8 @@ def human_stats(session: Session, window: Window, step: timedelta, now: datetime
     first_p50, first_p95 = percentiles(first, (50, 95))
     resolve_p50, resolve_p95 = percentiles(resolved, (50, 95))
     return HumanStats(
-        waiting_now=int(queued[0] or 0),
-        longest_wait_s=max(0.0, (now - queued[1]).total_seconds()) if queued[1] else None,
+        waiting_now=waiting,
+        longest_wait_s=max(0.0, (now - oldest).total_seconds()) if oldest else None,
         held_now=int(held), first_reply_p50_s=first_p50, first_reply_p95_s=first_p95,
         resolve_p50_s=resolve_p50, resolve_p95_s=resolve_p95,
         agents=_agent_loads(session, in_window), csat=_csat_series(session, window, step))

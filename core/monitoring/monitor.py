@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.conversations.agent_hours import AgentHours
 from core.events import EventBus
 from core.monitoring import alert_book
+from core.monitoring.human_stats import waiting_queue
 from core.monitoring.rules import RuleState, evaluate
 from core.monitoring.stats import model_stats, overview
 from core.monitoring.windows import window_ending
@@ -96,9 +97,7 @@ def queue_readings(session: Session, hours: AgentHours | None,
     now = now or utcnow()
     if hours is not None and not hours.is_open(now):
         return {"longest_wait_min": None, "queue_unattended": None}
-    waiting, oldest = session.execute(
-        select(func.count(Conversation.id), func.min(Conversation.handoff_requested_at))
-        .where(Conversation.status == "waiting")).one()
+    waiting, oldest = waiting_queue(session)
     if not waiting:
         return {"longest_wait_min": None, "queue_unattended": 0.0}
     working = session.scalar(select(func.count(Conversation.id)).where(
