@@ -12,7 +12,10 @@ model is cached on disk under a hash of its training data.
 With the sentence encoder (agents/embeddings.py, on by default) the embedding's columns
 add to the linear scores and the similarity to each intent's nearest example is mixed in
 (`SemanticPart`: the examples' vectors, numpy only), which is what lets one phrasing per
-intent be enough to start. The encoder is never pickled: a cached model holds the
+intent be enough to start. With embeddings a message is also declined when it is unlike
+every example of its best intent (`similarity_floor`, measured on held-out rows): what
+keeps "activate a wireless hotspot" from being answered as "activate my card", however
+sure the word features are. The encoder is never pickled: a cached model holds the
 encoder's identity and gets the process's encoder attached again after loading.
 """
 
@@ -36,7 +39,7 @@ if TYPE_CHECKING:
 
 OUT_OF_SCOPE = "out_of_scope"
 MODEL_VERSION = "intent-v5"  # bump when features or model change: invalidates caches
-SEMANTIC_VERSION = "semantic-v2"  # the same, for the embedding half (models with an encoder)
+SEMANTIC_VERSION = "semantic-v3"  # the same, for the embedding half (models with an encoder)
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _CONTRACTIONS = {"n't": " not", "'m": " am", "'ve": " have", "'re": " are", "'ll": " will"}
@@ -84,7 +87,8 @@ class IntentPrediction:
     """The intent agent's answer for one message."""
 
     intent: str
-    """The predicted intent, or `out_of_scope` when confidence is under the threshold."""
+    """The predicted intent, or `out_of_scope` when confidence is under the threshold or
+    the message is unlike every example of its best intent (the similarity floor)."""
     confidence: float
     """Calibrated probability of the model's best intent."""
     best_guess: str
@@ -93,6 +97,8 @@ class IntentPrediction:
     """Runner-up intents with their probabilities, best first."""
     evidence: list[tuple[str, str, float]] = field(default_factory=list)
     """With embeddings, the nearest training examples: (example, its intent, cosine)."""
+    similarity: float | None = None
+    """With embeddings, the cosine to the best intent's nearest example."""
 
     @property
     def in_scope(self) -> bool:
@@ -107,6 +113,11 @@ NEAREST_WEIGHT = 1.0
 spread: what lets one phrasing per intent be enough to start."""
 EVIDENCE = 3
 """Nearest examples a prediction reports as its evidence."""
+FAMILIAR_QUANTILE = 0.05
+"""Share of the held-out right answers whose nearest example of their intent is allowed to
+be less similar than the similarity floor: the floor declines messages unlike anything an
+intent was taught ("activate a wireless hotspot" is not "activate my card"), whatever the
+lexical model's confidence."""
 
 
 @dataclass(frozen=True)
@@ -192,7 +203,7 @@ class IntentClassifier:
 
     def __init__(self, scorer: LinearTextScorer, labels: list[str], temperature: float,
                  threshold: float, semantic: SemanticPart | None = None,
-                 encoder: SentenceEncoder | None = None):
+                 encoder: SentenceEncoder | None = None, similarity_floor: float = 0.0):
         self.scorer = scorer
         """TF-IDF features and the SVM; with embeddings the SVM also has one column per
         embedding dimension after the TF-IDF ones (`scorer.rest`)."""
@@ -201,6 +212,9 @@ class IntentClassifier:
         self.threshold = threshold
         self.semantic = semantic
         self.encoder = encoder if semantic is not None else None
+        self.similarity_floor = similarity_floor
+        """With embeddings, the least cosine to the best intent's nearest example that
+        still answers (chosen on held-out rows, `FAMILIAR_QUANTILE`); 0 without."""
 
     @property
     def embeddings(self) -> str | None:
@@ -224,15 +238,17 @@ class IntentClassifier:
         """Raw scores, one row per text and one column per label (see `_scored`)."""
         return self._scored(texts)[0]
 
-    def _scored(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
-        """Scores, and with embeddings each text's similarity to every example.
+    def _scored(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None,
+                                                     np.ndarray | None]:
+        """Scores, and with embeddings each text's similarity to every example and to
+        each label's nearest example.
 
         With embeddings the texts are encoded in one batch, their columns' share is
         added to the SVM scores, and the nearest examples' similarities are mixed in.
         """
         svm_scores = np.vstack([self.scorer.score(text) for text in texts])
         if self.semantic is None:
-            return as_matrix(svm_scores), None
+            return as_matrix(svm_scores), None, None
         if self.encoder is None:
             raise RuntimeError(f"this model was trained with {self.semantic.identity} "
                                "embeddings: attach() the encoder before predicting")
@@ -240,8 +256,9 @@ class IntentClassifier:
         svm_scores += (EMBEDDING_SCALE * embeddings.astype(np.float64)) @ self.scorer.rest
         similarities = self.semantic.similarities(embeddings)
         part = self.semantic
-        return (combine_scores(as_matrix(svm_scores), part.nearest(similarities),
-                               part.svm_spread, part.nearest_spread), similarities)
+        nearest = part.nearest(similarities)
+        return (combine_scores(as_matrix(svm_scores), nearest, part.svm_spread,
+                               part.nearest_spread), similarities, nearest)
 
     def _evidence(self, similarities: np.ndarray | None, row: int) -> list[tuple[str, str, float]]:
         if similarities is None or self.semantic is None:
@@ -253,19 +270,22 @@ class IntentClassifier:
                 for i, j in zip(best, label_of)]
 
     def predict_many(self, texts: Sequence[str], *, alternatives: int = 3) -> list[IntentPrediction]:
-        scores, similarities = self._scored(list(texts))
+        scores, similarities, nearest = self._scored(list(texts))
         probs = softmax(scores / self.temperature, axis=1)
         top = np.argsort(-probs, axis=1)[:, : alternatives + 1]
         results = []
         for n, (row, order) in enumerate(zip(probs, top)):
             best, confidence = self.labels[order[0]], float(row[order[0]])
+            similarity = None if nearest is None else float(nearest[n, order[0]])
+            familiar = similarity is None or similarity >= self.similarity_floor
             results.append(
                 IntentPrediction(
-                    intent=best if confidence >= self.threshold else OUT_OF_SCOPE,
+                    intent=best if confidence >= self.threshold and familiar else OUT_OF_SCOPE,
                     confidence=confidence,
                     best_guess=best,
                     alternatives=[(self.labels[i], float(row[i])) for i in order[1:]],
                     evidence=self._evidence(similarities, n),
+                    similarity=None if similarity is None else round(similarity, 4),
                 )
             )
         return results
@@ -278,7 +298,7 @@ class IntentClassifier:
         if threshold is None:
             return self
         return IntentClassifier(self.scorer, self.labels, self.temperature, threshold,
-                                self.semantic, self.encoder)
+                                self.semantic, self.encoder, self.similarity_floor)
 
 
 def training_hash(examples: Sequence[tuple[str, str]], **options: object) -> str:

@@ -15,6 +15,9 @@ trains: an intent with one example is simply unknown in the fold that holds it.
 With a sentence encoder (agents/embeddings.py) the message's embedding joins the
 features twice: as dense columns beside the TF-IDF ones in the same SVM, and as each
 intent's nearest-example cosine similarity, added to the SVM scores at unit spread.
+The held-out right answers also set the similarity floor (`similarity_floor`): the
+cosine to its intent's nearest example that all but `FAMILIAR_QUANTILE` of them reach;
+the confidence threshold is then chosen on the rows that floor lets through.
 
 The trained model keeps only the fitted arithmetic (`LinearTextScorer`), so predicting
 never imports scikit-learn, which in turn imports pandas and pyarrow: together over
@@ -37,6 +40,7 @@ from sklearn.svm import LinearSVC
 
 from agents.intent import (
     EMBEDDING_SCALE,
+    FAMILIAR_QUANTILE,
     OUT_OF_SCOPE,
     IntentClassifier,
     LinearTextScorer,
@@ -172,6 +176,17 @@ def held_out_scores(X, E, y: np.ndarray, n_labels: int, folds: int = FOLDS):
     return svm_scores, nearest, known
 
 
+def similarity_floor(nearest: np.ndarray, y: np.ndarray, right: np.ndarray) -> float:
+    """The cosine to its intent's nearest example that all but `FAMILIAR_QUANTILE` of the
+    held-out right answers reach (0 when none was right: nothing to measure it on)."""
+    own = nearest[np.flatnonzero(right), y[right]]
+    if not own.size:
+        return 0.0
+    if not np.isfinite(own).all():
+        raise ValueError("intent calibration produced non-finite similarities")
+    return float(np.quantile(own, FAMILIAR_QUANTILE))
+
+
 def scorer_from(union: FeatureUnion, svm: LinearSVC) -> LinearTextScorer:
     """The fitted vocabularies, idf weights and coefficients, without scikit-learn."""
     weights = svm.coef_.T.astype(np.float64)
@@ -197,7 +212,8 @@ def _refit(union: FeatureUnion, X, E, y: np.ndarray, texts: list[str],
         semantic = semantic_part(encoder.identity, E, y, texts, len(like.labels),
                                  like.semantic.svm_spread, like.semantic.nearest_spread)
     return IntentClassifier(scorer_from(union, svm), like.labels, like.temperature,
-                            like.threshold, semantic, encoder)
+                            like.threshold, semantic, encoder,
+                            like.similarity_floor if semantic else 0.0)
 
 
 def train(
@@ -261,18 +277,27 @@ def train(
     model_temperature = temperature if semantic else temperature * spread
     model = IntentClassifier(scorer_from(union, svm), labels, model_temperature, 1.0,
                              semantic, encoder)
+    familiar = np.ones(len(y), dtype=bool)
+    if nearest_held is not None:  # the similarity floor declines first, whatever the cut
+        model.similarity_floor = similarity_floor(nearest_held, y, correct)
+        best = np.where(missing, -np.inf, probs).argmax(axis=1)
+        familiar = nearest_held[np.arange(len(y)), best] >= model.similarity_floor
     # Real out-of-scope examples, when the pack has them, say what "off-topic" looks like
     # for this deployment; pseudo-unknowns (held-out intents, often near neighbours of the
     # taught ones) stand in only without them, else they push the cut past real wording.
     # An out-of-scope class (the pack's own off-topic examples, learnt like an intent) is
     # already scored among the held-out rows: it stands in for the pseudo-unknowns too.
     if oos_label and (~in_scope).any():
-        oos_scores = model.scores(list(texts[~in_scope]))
-        oos_confidence = softmax(oos_scores / model_temperature, axis=1).max(axis=1)
+        oos = model.predict_many(list(texts[~in_scope]), alternatives=0)
+        oos_confidence = np.array([p.confidence for p in oos])
+        oos_familiar = np.array([p.similarity is None or p.similarity >= model.similarity_floor
+                                 for p in oos])
     elif OUT_OF_SCOPE in labels:
-        oos_confidence = np.empty(0)
+        oos_confidence, oos_familiar = np.empty(0), np.empty(0, dtype=bool)
     else:
-        oos_confidence = confidence[~known]
-    model.threshold = sane_threshold(confidence[known], correct[known], oos_confidence,
-                                     wrong_answer_cost)
+        oos_confidence, oos_familiar = confidence[~known], familiar[~known]
+    answerable = known & familiar
+    model.threshold = sane_threshold(
+        confidence[answerable], correct[answerable], oos_confidence[oos_familiar],
+        wrong_answer_cost, declined_already=int((~oos_familiar).sum()))
     return model

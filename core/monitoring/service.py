@@ -119,7 +119,9 @@ class MonitoringService:
         found = [
             AgentHealth("intent", labels > 0,
                         f"model trained and loaded: {labels} intents, "
-                        f"out-of-scope below {classifier.threshold:.2f} confidence"),
+                        f"out-of-scope below {classifier.threshold:.2f} confidence"
+                        + (f" or under {floor:.2f} similarity to the best intent's examples"
+                           if (floor := getattr(classifier, "similarity_floor", 0.0)) else "")),
             AgentHealth("retrieval", retriever.size > 0,
                         f"index of {retriever.size:,} sections from "
                         f"{len(self.engine.pack.articles)} articles"),

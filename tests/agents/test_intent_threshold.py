@@ -10,7 +10,7 @@ import pytest
 
 from agents.embeddings import load_encoder
 from agents.intent import OUT_OF_SCOPE, stemmed_terms, stemmer
-from agents.intent_threshold import sane_threshold
+from agents.intent_threshold import declining, sane_threshold
 from agents.intent_training import train as train_intents
 from core.engine.evaluation import read_labelled_csv
 from tests.conftest import need_banking77
@@ -19,6 +19,14 @@ from tests.conftest import need_banking77
 def test_non_finite_confidences_fail_loudly() -> None:
     with pytest.raises(ValueError, match="non-finite"):
         sane_threshold(np.array([0.9, np.nan]), np.array([True, False]), np.array([0.2]), 1.0)
+
+
+def test_unknowns_another_gate_declines_count_towards_declining() -> None:
+    unknown = np.linspace(0.1, 0.9, 10)
+    assert declining(unknown, 0.7) == pytest.approx(np.quantile(unknown, 0.7))
+    # 30 more unknowns declined by the similarity floor: these 10 may all be answered
+    assert declining(unknown, 0.7, declined_already=30) == 0.0
+    assert 0.0 < declining(unknown, 0.7, declined_already=5) < declining(unknown, 0.7)
 
 
 def test_threshold_stays_between_answering_and_declining() -> None:
@@ -69,6 +77,38 @@ def test_59_intents_with_three_examples_neither_declines_nor_accepts_everything(
     assert (chosen[oos] == OUT_OF_SCOPE).mean() >= 0.4
     # what it does answer, it mostly gets right
     assert (chosen[~oos][answered] == gold[~oos][answered]).mean() >= 0.7
+
+
+SHARED_WORDS_OFF_TOPIC = [  # off-topic, each sharing its key words with a banking intent
+    "please activate a wireless hotspot so i can use the internet",
+    "download all the photos off my phone into the cloud",
+    "how do i change the pin on my garage door opener",
+    "can you top up my car's tire pressure",
+    "transfer my spotify playlist to apple music",
+    "what's the tracking status of my amazon package",
+    "how do i renew my passport",
+    "what's the price of gold today",
+]
+
+
+def test_off_topic_that_shares_words_is_declined_by_the_similarity_floor() -> None:
+    """A message unlike every example of its best intent is declined, however confident
+    the lexical part is ("activate a wireless hotspot" is not "activate my card")."""
+    folder = need_banking77()
+    train = read_labelled_csv(folder / "train.csv", "text", "category")
+    by_label: dict[str, list[tuple[str, str]]] = {}
+    for row in train:
+        by_label.setdefault(row[1], []).append(row)
+    rng = random.Random(3)
+    few = [r for label in sorted(by_label) for r in rng.sample(by_label[label], 10)]
+    model = train_intents(few, encoder=load_encoder("auto"))
+    assert 0.3 < model.similarity_floor < 0.9
+    off = model.predict_many(SHARED_WORDS_OFF_TOPIC)
+    assert sum(p.intent == OUT_OF_SCOPE for p in off) >= 6, [(p.best_guess, p.similarity) for p in off]
+    assert all(p.similarity is not None for p in off)
+    test = random.Random(4).sample(read_labelled_csv(folder / "test.csv", "text", "category"), 300)
+    chosen = [p.intent for p in model.predict_many([t for t, _ in test])]
+    assert np.mean([c == g for c, (_, g) in zip(chosen, test)]) >= 0.6  # in scope still answered
 
 
 def test_one_title_per_intent_answers_a_paraphrase_and_declines_off_topic() -> None:
