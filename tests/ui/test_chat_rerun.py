@@ -58,3 +58,34 @@ def test_transcript_after_a_message_reads_only_the_later_ones(runtime) -> None:
     assert [e.role for e in later] == ["customer", "assistant"]
     assert later[1].question_id == later[0].message_id and later[0].answered
     assert runtime.chat.transcript(alice, first.conversation_id, after=later[-1].message_id) == []
+
+
+def test_a_long_conversation_opens_on_its_latest_messages(runtime, monkeypatch) -> None:
+    """Only the latest part of a long transcript is drawn (every element on the page is
+    redrawn with each update), the rest a button away, oldest last."""
+    import ui.chat_view
+
+    monkeypatch.setattr(ui.chat_view, "SHOWN_AT_FIRST", 4)
+    alice = runtime.accounts.authenticate("alice", PASSWORD)
+    conversation = runtime.chat.start_conversation(alice, "Earlier questions")
+    questions = ["how do I change my PIN", "my card hasn't arrived", "can I use Apple Pay",
+                 "how do I freeze my card", "what are the ATM fees"]
+    for text in questions:
+        runtime.chat.send(alice, conversation, text)
+    at = _logged_in("alice")
+    at.session_state["conversation_id"] = conversation
+    at.run()
+    assert len(at.chat_message) == 4
+    assert at.chat_message[0].children[0].value == questions[3]  # the latest two turns
+    earlier = next(b for b in at.button if b.label.startswith("Show earlier messages"))
+    assert earlier.label == "Show earlier messages (6)"
+    earlier.click()
+    at.run()
+    assert not at.exception
+    assert len(at.chat_message) == 8
+    assert at.chat_message[0].children[0].value == questions[1]
+    next(b for b in at.button if b.label.startswith("Show earlier messages")).click()
+    at.run()
+    assert len(at.chat_message) == 10
+    assert at.chat_message[0].children[0].value == questions[0]
+    assert not [b for b in at.button if b.label.startswith("Show earlier messages")]
