@@ -192,3 +192,31 @@ def test_the_engine_uses_embeddings_when_on(tmp_path) -> None:
     off = Engine.load(Settings(state_dir=tmp_path, embeddings="off"),
                       checkpointer=memory_checkpointer())
     assert off.agents.classifier.semantic is None
+
+
+def test_the_encoders_threads_do_not_spin_after_a_run() -> None:
+    """Busy-waiting pool threads took the cores from the rest of a turn (the similarity
+    matmul after an encoding ran 20x slower) and from the server's event loop."""
+    encoder = load_encoder("auto")
+    options = encoder._session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+def test_example_vectors_are_converted_once_and_stored_as_float16() -> None:
+    import pickle
+
+    import numpy as np
+
+    from agents.intent import SemanticPart
+
+    vectors = np.random.default_rng(0).random((6, 4)).astype(np.float16)
+    part = SemanticPart("x", vectors, np.array([0, 3]), tuple("abcdef"), 1.0, 1.0)
+    query = np.ones((1, 4), np.float32)
+    first = part.similarities(query)
+    converted = part.__dict__["_vectors32"]
+    assert converted.dtype == np.float32
+    part.similarities(query)
+    assert part.__dict__["_vectors32"] is converted  # not converted again per message
+    copy = pickle.loads(pickle.dumps(part))
+    assert "_vectors32" not in copy.__dict__ and copy.vectors.dtype == np.float16
+    assert np.allclose(copy.similarities(query), first)
