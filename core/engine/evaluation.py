@@ -33,15 +33,25 @@ class EvalInputError(ValueError):
 
 
 def read_labelled_csv(path: Path, text_col: str, label_col: str) -> list[tuple[str, str]]:
+    """(text, label) rows with both filled in; EvalInputError, naming the file, otherwise.
+
+    Spreadsheet exports load as they are: a byte-order mark and spaces around the column
+    names are ignored."""
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
-            missing = {text_col, label_col} - set(reader.fieldnames or [])
+            reader.fieldnames = [name.strip() for name in reader.fieldnames or []]
+            missing = {text_col, label_col} - set(reader.fieldnames)
             if missing:
-                raise EvalInputError(f"{path}: no column(s) {', '.join(sorted(missing))}")
-            rows = [(r[text_col], r[label_col]) for r in reader if r[text_col] and r[label_col]]
+                found = ", ".join(reader.fieldnames) or "none"
+                raise EvalInputError(f"{path}: no column(s) {', '.join(sorted(missing))} "
+                                     f"(found: {found}; see --text-col/--label-col)")
+            rows = [(r[text_col], r[label_col].strip()) for r in reader
+                    if r[text_col] and (r[label_col] or "").strip()]
     except FileNotFoundError:
         raise EvalInputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise EvalInputError(f"{path}: is a folder, not a CSV file") from None
     except (UnicodeDecodeError, csv.Error) as exc:
         raise EvalInputError(f"{path}: not a readable UTF-8 CSV ({exc})") from None
     if not rows:

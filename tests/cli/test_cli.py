@@ -75,6 +75,20 @@ def test_eval_reports_missing_columns(run, tmp_path) -> None:
     csv_file.write_text("sentence,label\nhi,greeting\n")
     out = run("eval", "engine", "--test", str(csv_file))
     assert out.returncode == 1 and "no column(s) category, text" in out.stderr
+    assert "found: sentence, label" in out.stderr
+    folder = run("eval", "engine", "--test", str(tmp_path))
+    assert folder.returncode == 1 and "is a folder" in folder.stderr
+    assert "Traceback" not in folder.stderr
+
+
+def test_a_spreadsheet_export_with_a_byte_order_mark_loads(tmp_path) -> None:
+    from core.engine.evaluation import read_labelled_csv
+
+    csv_file = tmp_path / "export.csv"
+    csv_file.write_text("\ufefftext , category\nmy card is lost, lost_or_stolen_card \n,empty\n",
+                        encoding="utf-8")
+    assert read_labelled_csv(csv_file, "text", "category") == [
+        ("my card is lost", "lost_or_stolen_card")]
 
 
 def test_chat_answers_and_quits(run) -> None:
