@@ -211,6 +211,9 @@ class LinearTextScorer:
 class IntentClassifier:
     """A trained intent model: `train()` it, then `predict()` messages."""
 
+    similarity_floor: float = 0.0
+    """The class default: what a model cached before the floor existed loads with."""
+
     def __init__(self, scorer: LinearTextScorer, labels: list[str], temperature: float,
                  threshold: float, semantic: SemanticPart | None = None,
                  encoder: SentenceEncoder | None = None, similarity_floor: float = 0.0):
@@ -287,10 +290,10 @@ class IntentClassifier:
         for n, (row, order) in enumerate(zip(probs, top)):
             best, confidence = self.labels[order[0]], float(row[order[0]])
             similarity = None if nearest is None else float(nearest[n, order[0]])
-            familiar = similarity is None or similarity >= self.similarity_floor
+            answered = confidence >= self.threshold and self.familiar(similarity)
             results.append(
                 IntentPrediction(
-                    intent=best if confidence >= self.threshold and familiar else OUT_OF_SCOPE,
+                    intent=best if answered else OUT_OF_SCOPE,
                     confidence=confidence,
                     best_guess=best,
                     alternatives=[(self.labels[i], float(row[i])) for i in order[1:]],
@@ -299,6 +302,11 @@ class IntentClassifier:
                 )
             )
         return results
+
+    def familiar(self, similarity: float | None) -> bool:
+        """Whether a message this close to its best intent's nearest example may be
+        answered (always, without embeddings)."""
+        return similarity is None or similarity >= self.similarity_floor
 
     def predict(self, text: str) -> IntentPrediction:
         return self.predict_many([text])[0]

@@ -290,8 +290,7 @@ def train(
     if oos_label and (~in_scope).any():
         oos = model.predict_many(list(texts[~in_scope]), alternatives=0)
         oos_confidence = np.array([p.confidence for p in oos])
-        oos_familiar = np.array([p.similarity is None or p.similarity >= model.similarity_floor
-                                 for p in oos])
+        oos_familiar = np.array([model.familiar(p.similarity) for p in oos])
     elif OUT_OF_SCOPE in labels:
         oos_confidence, oos_familiar = np.empty(0), np.empty(0, dtype=bool)
     else:

@@ -121,7 +121,7 @@ class MonitoringService:
                         f"model trained and loaded: {labels} intents, "
                         f"out-of-scope below {classifier.threshold:.2f} confidence"
                         + (f" or under {floor:.2f} similarity to the best intent's examples"
-                           if (floor := getattr(classifier, "similarity_floor", 0.0)) else "")),
+                           if (floor := classifier.similarity_floor) else "")),
             AgentHealth("retrieval", retriever.size > 0,
                         f"index of {retriever.size:,} sections from "
                         f"{len(self.engine.pack.articles)} articles"),
