@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 OUT_OF_SCOPE = "out_of_scope"
 MODEL_VERSION = "intent-v5"  # bump when features or model change: invalidates caches
-SEMANTIC_VERSION = "semantic-v3"  # the same, for the embedding half (models with an encoder)
+SEMANTIC_VERSION = "semantic-v4"  # the same, for the embedding half (models with an encoder)
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _CONTRACTIONS = {"n't": " not", "'m": " am", "'ve": " have", "'re": " are", "'ll": " will"}
@@ -109,9 +109,6 @@ class IntentPrediction:
 EMBEDDING_SCALE = 1.0
 """Weight of the (unit-length) embedding columns beside the two L2-normalised TF-IDF
 blocks (5-fold CV on BANKING77 train: flat from 1.0 to 2.0, lower at 2.5)."""
-NEAREST_WEIGHT = 1.0
-"""Weight of the nearest-example similarities against the SVM's scores, each at unit
-spread: what lets one phrasing per intent be enough to start."""
 EVIDENCE = 3
 """Nearest examples a prediction reports as its evidence."""
 FAMILIAR_QUANTILE = 0.05
@@ -162,9 +159,12 @@ def centred(scores: np.ndarray) -> np.ndarray:
 
 def combine_scores(svm_scores: np.ndarray, nearest: np.ndarray, svm_spread: float,
                    nearest_spread: float) -> np.ndarray:
-    """The SVM's scores and the nearest-example similarities, each at unit spread, mixed."""
-    return (centred(svm_scores) / svm_spread
-            + NEAREST_WEIGHT * centred(nearest) / nearest_spread)
+    """The SVM's scores and the nearest-example similarities, each over its spread, added.
+
+    Training chooses how much the nearest examples weigh and folds it into their spread
+    (`agents.intent_training.nearest_weight`): what lets one phrasing per intent be enough
+    to start."""
+    return centred(svm_scores) / svm_spread + centred(nearest) / nearest_spread
 
 
 def as_matrix(scores: np.ndarray) -> np.ndarray:
