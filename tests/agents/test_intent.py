@@ -27,6 +27,7 @@ MESSAGES = [
     ("good morning!", "greeting"),
     ("cheers, that sorted it", "thanks"),
     ("let me talk to an actual human please", "human_agent"),
+    ("it was really nice talking with you, bye", "goodbye"),  # "talking" is not "a person"
     ("I want to file a formal complaint about how I was treated", "complaint"),
 ]
 
