@@ -184,3 +184,21 @@ def test_any_mix_of_examples_trains_with_a_sane_threshold(extra: int) -> None:
     assert 0.0 < model.threshold < 1.0
     assert np.isfinite(model.temperature)
     assert model.predict("How do I activate my card?").best_guess == "activate"
+
+
+def test_an_intents_second_nearest_example_counts_beside_its_nearest() -> None:
+    from agents.intent import SECOND_NEAREST_WEIGHT, SemanticPart
+
+    def part(starts: list[int]) -> SemanticPart:
+        return SemanticPart("test", np.zeros((6, 2), np.float16), np.array(starts), ("",) * 6,
+                            1.0, 1.0)
+
+    similarities = np.array([[0.9, 0.2, 0.8, 0.5, 0.1, 0.0]], np.float32)
+    mixed = (0.8 + SECOND_NEAREST_WEIGHT * 0.5) / (1 + SECOND_NEAREST_WEIGHT)
+    # one example: its own similarity; three: the nearest with the second mixed in
+    assert part([0, 1, 4]).nearest(similarities)[0] == pytest.approx([0.9, mixed, 0.1])
+    # two (an article's title and summary): the nearer one alone
+    assert part([0, 1, 3, 5]).nearest(similarities)[0] == pytest.approx([0.9, 0.8, 0.5, 0.0])
+    # one stray close example (intent 0) loses to several fairly close ones (intent 1)
+    stray = part([0, 3]).nearest(np.array([[0.85, 0.1, 0.1, 0.8, 0.75, 0.7]], np.float32))[0]
+    assert stray.argmax() == 1
