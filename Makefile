@@ -21,7 +21,7 @@ install-semantic: $(BIN)/python
 
 run: install
 	$(BIN)/concierge init --demo
-	$(BIN)/streamlit run serve.py --server.port $(PORT)
+	MALLOC_ARENA_MAX=2 $(BIN)/streamlit run serve.py --server.port $(PORT)  # fewer glibc heaps: less memory
 
 chat: install
 	$(BIN)/concierge chat
