@@ -101,8 +101,11 @@ def sender(page: Page, placeholder: str, reply_done: Callable[[Page, int, str], 
     return send
 
 
-def _ours_done(page: Page, expected: int, _text: str) -> None:
-    page.locator('[data-testid="stChatMessage"]').nth(expected - 1).locator(
+def _ours_done(page: Page, _expected: int, text: str) -> None:
+    """The reply to `text` (each question is unique) has its feedback buttons: found by
+    text, not by position, since a full run may redraw the transcript's window meanwhile."""
+    asked = page.locator('[data-testid="stChatMessage"]').filter(has_text=text)
+    asked.locator('xpath=following::*[@data-testid="stChatMessage"][1]').locator(
         '[data-testid="stFeedback"]').wait_for()
 
 

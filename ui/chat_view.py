@@ -2,7 +2,8 @@
 itself in a fragment, the reply streamed, sources, feedback, conversations in the sidebar
 and a way to reach a person, who then writes in the same chat, live (`ui.live_chat`).
 
-A full run draws the stored history; the fragment draws what came since, the chat input
+A full run draws the stored history; the fragment draws what came since (a reply that
+brings that past `FRAGMENT_AT_MOST` messages is followed by a full run), the chat input
 and the hand-off state. While a person is asked for or holds the conversation the
 fragment also reruns by itself every `refresh_s`, so the agent's messages appear with no
 click; each of its runs re-checks the session and the permission.
@@ -31,6 +32,10 @@ SHOWN_AT_FIRST = 40
 """Messages drawn when a conversation opens; older ones come `SHOWN_AT_FIRST` at a time on
 request. The browser redraws every element on the page with each update of a rerun, so a
 long transcript drawn whole slowed every reply (200 messages: +46% a reply)."""
+FRAGMENT_AT_MOST = 10
+"""Messages the chat fragment draws since the last full run before a reply is followed by
+a full run, which draws them with the history: the fragment redraws all of them with each
+message, so a long chat in one sitting got slower with every reply."""
 WINDOW_KEY = "chat_window"
 log = logging.getLogger("concierge.ui")
 
@@ -97,7 +102,14 @@ def _live_chat(chat: ChatService, waiting: WaitingService, live: bool) -> None:
             if answer_now.button("Answer it now", icon=":material/replay:"):
                 _answer_pending(chat, user, history.conversation_id)
     if prompt:
-        _send(chat, user, history.conversation_id if history else None, prompt)
+        _send(chat, user, history.conversation_id if history else None, prompt,
+              redraw_after=full_run_after_reply(history))
+
+
+def full_run_after_reply(history: History | None) -> bool:
+    """Whether this message and its reply bring what the fragment draws past
+    `FRAGMENT_AT_MOST`: then the reply is followed by a full run."""
+    return history is not None and len(history.entries) - history.shown + 2 > FRAGMENT_AT_MOST
 
 
 def _show_entry(chat: ChatService, user: Principal, entry: TranscriptEntry) -> None:
@@ -145,7 +157,9 @@ def _store_feedback(user: Principal, chat: ChatService, turn_id: int, key: str) 
         st.toast("Sorry, we couldn't save your feedback. Please try again.")
 
 
-def _send(chat: ChatService, user: Principal, conversation_id: int | None, prompt: str) -> None:
+def _send(chat: ChatService, user: Principal, conversation_id: int | None, prompt: str,
+          redraw_after: bool = False) -> None:
+    """One message and its streamed reply; `redraw_after`: a full run follows the reply."""
     with st.chat_message("user"):
         st.text(prompt)
     try:
@@ -185,8 +199,10 @@ def _send(chat: ChatService, user: Principal, conversation_id: int | None, promp
         if (final := reply_markdown(reply.text)) != shown:
             (written or st).markdown(final)
         _details(chat, user, reply.turn_id, reply.sources, reply.intent, reply.confidence, None)
-    if started_one or reply.route == "handoff":
-        st.rerun(scope="app")  # the sidebar lists the new conversation; a hand-off goes live
+    if started_one or reply.route == "handoff" or redraw_after:
+        # the sidebar lists the new conversation; a hand-off goes live; or the messages
+        # since the last full run move into the history, drawn once
+        st.rerun(scope="app")
 
 
 def _answer_pending(chat: ChatService, user: Principal, conversation_id: int) -> None:

@@ -89,3 +89,20 @@ def test_a_long_conversation_opens_on_its_latest_messages(runtime, monkeypatch) 
     assert len(at.chat_message) == 10
     assert at.chat_message[0].children[0].value == questions[0]
     assert not [b for b in at.button if b.label.startswith("Show earlier messages")]
+
+
+def test_a_long_sitting_moves_its_messages_into_the_history_now_and_then() -> None:
+    """The fragment redraws every message since the last full run with each reply; past
+    FRAGMENT_AT_MOST of them a reply is followed by a full run, which draws them once."""
+    from core.conversations.service import TranscriptEntry
+    from ui.chat_history import History
+    from ui.chat_view import FRAGMENT_AT_MOST, full_run_after_reply
+
+    entry = TranscriptEntry(role="customer", text="hi", answered=True, message_id=1)
+    history = History(conversation_id=1, user_id=1, entries=[entry] * 40, shown=40)
+    assert not full_run_after_reply(history)  # just drawn by a full run
+    assert not full_run_after_reply(None)  # a new conversation reruns the page anyway
+    history.shown = 40 - (FRAGMENT_AT_MOST - 2)
+    assert not full_run_after_reply(history)  # this message and its reply make it exactly
+    history.shown -= 1
+    assert full_run_after_reply(history)
