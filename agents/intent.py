@@ -11,8 +11,8 @@ model is cached on disk under a hash of its training data.
 
 With the sentence encoder (agents/embeddings.py, on by default) the embedding's columns
 add to the linear scores and the similarity to each intent's nearest examples is mixed in
-(`SemanticPart`: the examples' vectors, numpy only; its weight chosen in training), which is what lets one phrasing per
-intent be enough to start. With embeddings a message is also declined when it is unlike
+(`SemanticPart`: the examples' vectors, numpy only; its weight chosen in training), which
+is what lets one phrasing per intent be enough to start. With embeddings a message is also declined when it is unlike
 every example of its best intent (`similarity_floor`, measured on held-out rows): what
 keeps "activate a wireless hotspot" from being answered as "activate my card", however
 sure the word features are. The encoder is never pickled: a cached model holds the
