@@ -96,6 +96,9 @@ def _live_chat(chat: ChatService, waiting: WaitingService, live: bool) -> None:
             _show_entry(chat, user, entry)
         if hand_off_state(waiting, user, history.conversation_id, live):
             return  # a person joined or left: the page reruns to start or stop the refresh
+        if not prompt and fragment_full(history):
+            # a person's messages, redrawn by every timed refresh: drawn once in the history
+            st.rerun(scope="app")
         if not prompt and history.unanswered:
             st.info("We didn't get to answer your last message (our service was interrupted).")
             answer_now, _ = st.columns([1, 2])
@@ -103,13 +106,14 @@ def _live_chat(chat: ChatService, waiting: WaitingService, live: bool) -> None:
                 _answer_pending(chat, user, history.conversation_id)
     if prompt:
         _send(chat, user, history.conversation_id if history else None, prompt,
-              redraw_after=full_run_after_reply(history))
+              redraw_after=fragment_full(history, coming=2))
 
 
-def full_run_after_reply(history: History | None) -> bool:
-    """Whether this message and its reply bring what the fragment draws past
-    `FRAGMENT_AT_MOST`: then the reply is followed by a full run."""
-    return history is not None and len(history.entries) - history.shown + 2 > FRAGMENT_AT_MOST
+def fragment_full(history: History | None, coming: int = 0) -> bool:
+    """Whether what the fragment draws since the last full run, with `coming` messages
+    more (a message and its reply), is past `FRAGMENT_AT_MOST`: then a full run follows."""
+    return history is not None and \
+        len(history.entries) - history.shown + coming > FRAGMENT_AT_MOST
 
 
 def _show_entry(chat: ChatService, user: Principal, entry: TranscriptEntry) -> None:

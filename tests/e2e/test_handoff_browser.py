@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 
 from tests.e2e.conftest import log_in
+from ui.chat_view import FRAGMENT_AT_MOST
 
 EXCHANGES = 5
 SETUP = 60_000
@@ -76,6 +77,16 @@ def talk_live(browser, customer_url: str, agent_url: str, database_url: str) -> 
               f"(max {max(to_customer):.2f}), customer->agent p95 {p95(to_agent):.2f} s "
               f"(max {max(to_agent):.2f})")
 
+        # more of the agent's messages in a row than the customer's live refresh redraws:
+        # a full run moves them into the history; each is shown once, none lost
+        burst = [f"Max again, note {n}" for n in range(FRAGMENT_AT_MOST + 2)]
+        for message in burst:
+            reply_box.fill(message)
+            reply_box.press("Enter")
+            expect(agent.get_by_text(message, exact=True)).to_be_visible(timeout=SETUP)
+        for message in burst:
+            expect(customer.get_by_text(message, exact=True)).to_have_count(1, timeout=SETUP)
+
         agent.get_by_role("button", name="Resolve").click()
         expect(customer.get_by_text("How did we do? Rate the help you got:")).to_be_visible(
             timeout=SETUP)
@@ -87,7 +98,7 @@ def talk_live(browser, customer_url: str, agent_url: str, database_url: str) -> 
             shown = connection.execute(text(
                 "select count(*) from messages where role = 'agent'")).scalar()
         db.dispose()
-        assert shown == EXCHANGES  # nothing lost, nothing stored twice
+        assert shown == EXCHANGES + len(burst)  # nothing lost, nothing stored twice
         assert p95(to_customer) <= 2.0 and p95(to_agent) <= 2.0  # the target, checked last
     finally:
         customer_context.close()

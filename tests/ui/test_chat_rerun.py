@@ -92,17 +92,23 @@ def test_a_long_conversation_opens_on_its_latest_messages(runtime, monkeypatch) 
 
 
 def test_a_long_sitting_moves_its_messages_into_the_history_now_and_then() -> None:
-    """The fragment redraws every message since the last full run with each reply; past
-    FRAGMENT_AT_MOST of them a reply is followed by a full run, which draws them once."""
+    """The fragment redraws every message since the last full run with each reply (and,
+    live with a person, with each timed refresh); past FRAGMENT_AT_MOST of them a full run
+    follows, which draws them once."""
     from core.conversations.service import TranscriptEntry
     from ui.chat_history import History
-    from ui.chat_view import FRAGMENT_AT_MOST, full_run_after_reply
+    from ui.chat_view import FRAGMENT_AT_MOST, fragment_full
 
     entry = TranscriptEntry(role="customer", text="hi", answered=True, message_id=1)
     history = History(conversation_id=1, user_id=1, entries=[entry] * 40, shown=40)
-    assert not full_run_after_reply(history)  # just drawn by a full run
-    assert not full_run_after_reply(None)  # a new conversation reruns the page anyway
+    assert not fragment_full(history, coming=2)  # just drawn by a full run
+    assert not fragment_full(None, coming=2)  # a new conversation reruns the page anyway
     history.shown = 40 - (FRAGMENT_AT_MOST - 2)
-    assert not full_run_after_reply(history)  # this message and its reply make it exactly
+    assert not fragment_full(history, coming=2)  # this message and its reply make it exactly
+    assert not fragment_full(history)  # a timed refresh: the person's messages still fit
     history.shown -= 1
-    assert full_run_after_reply(history)
+    assert fragment_full(history, coming=2)
+    history.shown = 40 - FRAGMENT_AT_MOST
+    assert not fragment_full(history)
+    history.shown -= 1  # one more of the person's messages
+    assert fragment_full(history)
