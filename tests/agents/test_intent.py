@@ -202,3 +202,28 @@ def test_an_intents_second_nearest_example_counts_beside_its_nearest() -> None:
     # one stray close example (intent 0) loses to several fairly close ones (intent 1)
     stray = part([0, 3]).nearest(np.array([[0.85, 0.1, 0.1, 0.8, 0.75, 0.7]], np.float32))[0]
     assert stray.argmax() == 1
+
+
+def test_general_intents_are_learnt_but_never_held_out_nor_calibrated_on(monkeypatch) -> None:
+    """Concierge's own conversation intents (the same many alike examples in every pack)
+    are predicted like any other, but the pack's own rows alone set the threshold."""
+    import agents.intent_training as training
+
+    chat = [(f"{hello} there{mark}", "greeting") for hello in ("hi", "hello", "hey", "hiya")
+            for mark in ("", "!", ",", " :)", " again")]
+    examples = TITLES + chat
+    rows, labels = np.array([label for _, label in examples]), sorted({l for _, l in examples})
+    y = np.searchsorted(labels, rows)
+    greeting = labels.index("greeting")
+    _, label_fold = training.fold_plan(y, len(labels), never_left_out=np.array([greeting]))
+    assert label_fold[greeting] == -1 and (np.delete(label_fold, greeting) >= 0).all()
+
+    calibrated_on: list[int] = []
+    sane = training.sane_threshold
+    monkeypatch.setattr(training, "sane_threshold", lambda confidence, *args, **kwargs:
+                        calibrated_on.append(len(confidence)) or sane(confidence, *args, **kwargs))
+    model = train_intents(examples, general={"greeting"})
+    assert model.predict("hello there, anybody around").best_guess == "greeting"
+    train_intents(examples)
+    with_general, without = calibrated_on
+    assert with_general <= len(TITLES) < without  # the 20 greetings set no threshold
