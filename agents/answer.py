@@ -21,8 +21,8 @@ from agents.retrieval import Passage
 Route = Literal["answer", "smalltalk", "clarify", "handoff", "error"]
 
 SMALLTALK_REPLIES = {
-    "greeting": "Hello! I'm the Brightside assistant. Ask me about your card, payments, "
-    "transfers, top-ups or your account, and I'll find the answer.",
+    "greeting": "Hello! I'm the assistant. Ask me your question in a sentence and I'll find "
+    "the answer in our help articles; if you'd rather talk to a person, just ask.",
     "thanks": "You're welcome! Is there anything else I can help you with?",
     "goodbye": "Thanks for chatting with us. Goodbye, and have a great day!",
 }

@@ -8,6 +8,12 @@ alone make a pack (an intent with examples in `intents/` gets the questions, not
 title). Out-of-scope examples are optional: `intents/out_of_scope.json` or an
 `out_of_scope.json` at the pack's top. Loading checks the pack is coherent, so a broken
 pack fails at start-up with a one-line message naming the file.
+
+A help centre has no article for "hi", "thanks", "bye" or "can I talk to a person", yet
+customers say them in every chat: a pack without those intents gets Concierge's own
+(`CONVERSATION_INTENTS`: greeting, thanks, goodbye, human_agent), so an imported FAQ
+greets, says goodbye and hands off to a person like the demo does. A pack's own examples
+of any of them replace Concierge's for that intent.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ from agents.intent import OUT_OF_SCOPE
 from agents.retrieval import Article, split_sections
 from core.engine.markup import clean_markdown
 
+CONVERSATION_INTENTS = Path(__file__).with_name("conversation_intents.json")
+"""Concierge's own examples of the conversation's intents, general wording (no domain)."""
+
 
 class DataPackError(ValueError):
     """The data pack is missing or malformed; the message names the file."""
@@ -35,6 +44,9 @@ class DataPack:
 
     examples: list[tuple[str, str]]
     articles: list[Article]
+    general: tuple[str, ...] = ()
+    """The intents whose examples are Concierge's own (`conversation_examples`), not the
+    pack's: learnt, but not what the pack's threshold is calibrated on."""
 
     @property
     def intents(self) -> list[str]:
@@ -119,14 +131,16 @@ def _texts(path: Path, label: str, texts: object) -> list[tuple[str, str]]:
 
 
 def load_examples(folder: Path) -> list[tuple[str, str]]:
-    examples: list[tuple[str, str]] = []
-    for path in sorted(folder.glob("*.json")):
-        data = _json(path)
-        if not isinstance(data, dict):
-            raise DataPackError(f"{path}: expected {{\"intent\": [\"example\", ...]}}")
-        for label, texts in data.items():
-            examples.extend(_texts(path, str(label), texts))
-    return examples
+    return [example for path in sorted(folder.glob("*.json"))
+            for example in load_examples_file(path)]
+
+
+def load_examples_file(path: Path) -> list[tuple[str, str]]:
+    """One `{"intent": ["example", ...]}` file."""
+    data = _json(path)
+    if not isinstance(data, dict):
+        raise DataPackError(f"{path}: expected {{\"intent\": [\"example\", ...]}}")
+    return [example for label, texts in data.items() for example in _texts(path, str(label), texts)]
 
 
 def load_out_of_scope(path: Path) -> list[tuple[str, str]]:
@@ -189,7 +203,16 @@ def load_datapack(folder: Path) -> DataPack:
                                 " (add them to intents/ or give each its own article)")
     if len(labels - {OUT_OF_SCOPE}) < 2:
         raise DataPackError(f"{folder}: the pack needs at least two intents (or two articles)")
-    return DataPack(examples=list(dict.fromkeys(examples)), articles=articles)
+    general = conversation_examples(labels | {article.id for article in articles})
+    return DataPack(examples=list(dict.fromkeys(examples + general)), articles=articles,
+                    general=tuple(sorted({label for _, label in general})))
+
+
+def conversation_examples(taken: set[str]) -> list[tuple[str, str]]:
+    """Concierge's examples of the conversation's intents (greeting, thanks, goodbye,
+    human_agent) that are not in `taken`, the pack's own intents and articles."""
+    return [(text, label) for text, label in load_examples_file(CONVERSATION_INTENTS)
+            if label not in taken]
 
 
 def training_examples(pack: DataPack,

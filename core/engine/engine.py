@@ -30,13 +30,15 @@ from core.storage.sealed_serde import encrypting_serializer
 
 def train_intents(settings: Settings, examples: Sequence[tuple[str, str]],
                   encoder: Any | None, cache_dir: Any | None = None,
-                  calibrated_like: Any | None = None) -> Any:
+                  calibrated_like: Any | None = None, general: Sequence[str] = ()) -> Any:
     """The intent model on these examples, from the model cache or trained (and cached);
-    `calibrated_like` lends a model's calibration to skip the held-out folds (see
+    `calibrated_like` lends a model's calibration to skip the held-out folds, `general`
+    names the intents not calibrated on (the pack's `general`; see
     `agents.intent_training.train`)."""
+    options: dict[str, Any] = {"general": sorted(general)} if general else {}
     return train_cached(
         examples, cache_dir or settings.model_cache_dir, encoder=encoder,
-        calibrated_like=calibrated_like, wrong_answer_cost=settings.wrong_answer_cost,
+        calibrated_like=calibrated_like, wrong_answer_cost=settings.wrong_answer_cost, **options,
     ).with_threshold(settings.intent_threshold)
 
 
@@ -94,7 +96,8 @@ class Engine:
         started = time.perf_counter()
         pack = load_datapack(settings.data_dir)
         encoder = load_encoder(settings.embeddings)  # None without the `semantic` extra
-        classifier = train_intents(settings, training_examples(pack, labelled), encoder)
+        classifier = train_intents(settings, training_examples(pack, labelled), encoder,
+                                   general=pack.general)
         retriever = KnowledgeRetriever(pack.articles, encoder=encoder)
         agents = Agents(
             classifier=classifier,

@@ -10,7 +10,7 @@ import pytest
 from tests.cli.test_cli import concierge
 from tests.learning.conftest import small_pack  # noqa: F401 - the fixture
 
-MISSED = "my plastic got pinched on the bus"
+MISSED = "mugged last night and they took the lot"
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import Server, log_in, start_server, stop_server
 from tests.learning.conftest import small_pack  # noqa: F401 - fixture
 
-MISSED = "my plastic got pinched on the bus"
+MISSED = "mugged last night and they took the lot"
 MESSAGES = '[data-testid="stChatMessage"]'
 
 

@@ -161,12 +161,31 @@ SHOP_FAQ = [
 ]
 
 
-def test_an_imported_faq_answers_from_the_right_article(tmp_path, model_dir) -> None:
+def shop_engine(tmp_path: Path, model_dir: Path) -> Engine:
     rows = [{"question": q, "answer": a, "questions": "|".join(extra)} for q, a, extra in SHOP_FAQ]
     import_kb(write(tmp_path / "faq.json", json.dumps(rows)), tmp_path / "shop")
     settings = Settings(data_dir=tmp_path / "shop", state_dir=tmp_path / "state",
                         model_dir=model_dir)
-    engine = Engine.load(settings, checkpointer=memory_checkpointer())
+    return Engine.load(settings, checkpointer=memory_checkpointer())
+
+
+def test_an_imported_faq_greets_thanks_says_goodbye_and_hands_off(tmp_path, model_dir) -> None:
+    """A FAQ has no entry for "hi" or "a person": Concierge's own conversation intents
+    answer them, and the FAQ's questions still reach their articles."""
+    engine = shop_engine(tmp_path, model_dir)
+    for text, route, intent in [("hey, good afternoon", "smalltalk", "greeting"),
+                                ("thanks, that was helpful", "smalltalk", "thanks"),
+                                ("ok that's all, have a nice day", "smalltalk", "goodbye"),
+                                ("I need to speak to a real person", "handoff", "human_agent"),
+                                ("is there a human I could chat with", "handoff", "human_agent"),
+                                ("can I return a jacket I bought", "answer",
+                                 "how-do-i-return-an-item")]:
+        state = engine.run_turn(uuid.uuid4().hex, text)
+        assert (state["route"], state["intent"]) == (route, intent), (text, state["confidence"])
+
+
+def test_an_imported_faq_answers_from_the_right_article(tmp_path, model_dir) -> None:
+    engine = shop_engine(tmp_path, model_dir)
     for text, expected in [("can I return a jacket I bought", "how-do-i-return-an-item"),
                            ("how long does shipping take", "when-will-my-order-arrive"),
                            ("I forgot my password", "how-do-i-change-my-password"),

@@ -11,7 +11,7 @@ import pytest
 
 from agents.retrieval import SECTION_CHARS, KnowledgeRetriever
 from core.config import Settings
-from core.engine.datapack import DataPackError, load_datapack
+from core.engine.datapack import DataPack, DataPackError, load_datapack
 from core.engine.engine import Engine, memory_checkpointer
 
 
@@ -22,6 +22,29 @@ def article(folder: Path, name: str, front: str, body: str = "# Title\n\nSome te
     return path
 
 
+def own(pack: DataPack) -> list[tuple[str, str]]:
+    """The pack's own examples, without Concierge's conversation intents."""
+    return [example for example in pack.examples if example[1] not in pack.general]
+
+
+def test_a_pack_without_conversation_intents_gets_concierges_own(tmp_path) -> None:
+    """A help centre has no article for "hi", "thanks", "bye" or "a person"; a pack's own
+    examples of one of them replace Concierge's for that intent."""
+    article(tmp_path, "a.md", "id: returns\ntitle: How do I return an item?")
+    article(tmp_path, "b.md", "id: delivery\ntitle: When will my order arrive?")
+    pack = load_datapack(tmp_path)
+    assert pack.general == ("goodbye", "greeting", "human_agent", "thanks")
+    assert {"greeting", "thanks", "goodbye", "human_agent"} <= set(pack.intents)
+    assert sum(1 for _, label in pack.examples if label == "human_agent") >= 20
+
+    (tmp_path / "intents").mkdir()
+    (tmp_path / "intents" / "chat.json").write_text(json.dumps({"greeting": ["ahoy"]}))
+    article(tmp_path, "c.md", "id: kb-hello\ntitle: Hello\nintents: [greeting]")
+    pack = load_datapack(tmp_path)
+    assert pack.general == ("goodbye", "human_agent", "thanks")
+    assert [t for t, label in pack.examples if label == "greeting"] == ["ahoy"]
+
+
 def test_articles_alone_are_their_own_intents(tmp_path) -> None:
     article(tmp_path, "a.md", "id: reset-password\ntitle: How do I reset my password?\n"
             "questions:\n  - I forgot my password\n  - cannot log in anymore",
@@ -30,7 +53,7 @@ def test_articles_alone_are_their_own_intents(tmp_path) -> None:
             "Orders arrive in 3 to 5 working days.")
     pack = load_datapack(tmp_path)
     assert [a.intents for a in pack.articles] == [("reset-password",), ("delivery-times",)]
-    assert sorted(pack.examples) == sorted([  # title, summary (text before a subheading), questions
+    assert sorted(own(pack)) == sorted([  # title, summary (text before a subheading), questions
         ("How do I reset my password?", "reset-password"),
         ("Use the link on the login page.", "reset-password"),
         ("I forgot my password", "reset-password"),
@@ -51,7 +74,8 @@ def test_a_mixed_pack_has_intents_with_many_one_and_no_examples(tmp_path) -> Non
     article(tmp_path, "fees.md", "id: kb-fees\ntitle: What are the fees?")
     (tmp_path / "out_of_scope.json").write_text(json.dumps(["what is the weather like"]))
     pack = load_datapack(tmp_path)
-    counts = {i: sum(1 for _, label in pack.examples if label == i) for i in pack.intents}
+    counts = {i: sum(1 for _, label in own(pack) if label == i) for i in pack.intents
+              if i not in pack.general}
     # an intent with examples keeps them; one with none gets its title and its summary
     assert counts == {"lost_card": 4, "change_pin": 2, "kb-fees": 2, "out_of_scope": 1}
     assert ("How do I change my PIN?", "change_pin") in pack.examples

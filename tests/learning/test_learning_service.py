@@ -17,7 +17,7 @@ from core.security.auth import NotAllowed, Principal
 from core.storage.models import AuditEvent, LabelledExample, ModelVersion, Turn, utcnow
 from tests.learning.conftest import SUPERVISOR
 
-MISSED = "my plastic got pinched on the bus"
+MISSED = "mugged last night and they took the lot"
 
 
 def start(settings) -> Runtime:
