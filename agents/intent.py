@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 OUT_OF_SCOPE = "out_of_scope"
 MODEL_VERSION = "intent-v5"  # bump when features or model change: invalidates caches
-SEMANTIC_VERSION = "semantic-v5"  # the same, for the embedding half (models with an encoder)
+SEMANTIC_VERSION = "semantic-v6"  # the same, for the embedding half (models with an encoder)
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _CONTRACTIONS = {"n't": " not", "'m": " am", "'ve": " have", "'re": " are", "'ll": " will"}
@@ -141,6 +141,14 @@ class SemanticPart:
     svm_spread: float
     nearest_spread: float
     """Standard deviations of the row-centred held-out scores: the two score scales."""
+    context: np.ndarray | None = None
+    """Embeddings (float16) of texts that describe an intent without being a customer's
+    phrasing (its article's sections after the summary), sorted by label; or None."""
+    context_starts: np.ndarray | None = None
+    context_labels: np.ndarray | None = None
+    """Index of each described label's first row in `context`, and those labels."""
+    context_spread: float = 1.0
+    """The context similarities' score scale, its weight (chosen in training) folded in."""
 
     @functools.cached_property
     def _vectors32(self) -> np.ndarray:
@@ -148,8 +156,20 @@ class SemanticPart:
         of a whole turn's time."""
         return np.ascontiguousarray(self.vectors, dtype=np.float32)
 
-    def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "_vectors32"}  # float16 only
+    @functools.cached_property
+    def _context32(self) -> np.ndarray:
+        return np.ascontiguousarray(self.context, dtype=np.float32)
+
+    def __getstate__(self) -> dict:  # float16 only
+        return {k: v for k, v in self.__dict__.items() if k not in ("_vectors32", "_context32")}
+
+    def described(self, embeddings: np.ndarray) -> np.ndarray | None:
+        """Each label's cosine to its nearest describing text, one row per text (a label
+        with none gets the row's mean), or None without context."""
+        if self.context is None or self.context_starts is None or self.context_labels is None:
+            return None
+        return label_best(embeddings.astype(np.float32) @ self._context32.T,
+                          self.context_starts, self.context_labels, len(self.starts))
 
     def similarities(self, embeddings: np.ndarray) -> np.ndarray:
         """Cosine similarity of each text to every example, one row per text."""
@@ -165,6 +185,16 @@ class SemanticPart:
         second = np.where(sizes >= SECOND_NEAREST_FROM, second, best)
         return ((best + SECOND_NEAREST_WEIGHT * second) / (1.0 + SECOND_NEAREST_WEIGHT)).astype(
             np.float64)
+
+
+def label_best(similarities: np.ndarray, starts: np.ndarray, labels: np.ndarray,
+               n_labels: int) -> np.ndarray:
+    """Per label, the best of its contiguous block of columns (`starts`, for `labels`);
+    labels without a block get each row's mean of the others."""
+    best = np.maximum.reduceat(similarities, starts, axis=1).astype(np.float64)
+    out = np.repeat(best.mean(axis=1, keepdims=True), n_labels, axis=1)
+    out[:, labels] = best
+    return out
 
 
 def centred(scores: np.ndarray) -> np.ndarray:
@@ -285,8 +315,11 @@ class IntentClassifier:
         similarities = self.semantic.similarities(embeddings)
         part = self.semantic
         nearest = part.nearest(similarities)
-        return (combine_scores(as_matrix(svm_scores), nearest, part.svm_spread,
-                               part.nearest_spread), similarities, nearest)
+        scores = combine_scores(as_matrix(svm_scores), nearest, part.svm_spread,
+                                part.nearest_spread)
+        if (described := part.described(embeddings)) is not None:
+            scores += centred(described) / part.context_spread
+        return scores, similarities, nearest
 
     def _evidence(self, similarities: np.ndarray | None, row: int) -> list[tuple[str, str, float]]:
         if similarities is None or self.semantic is None:

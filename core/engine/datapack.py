@@ -48,6 +48,16 @@ class DataPack:
     """The intents whose examples are Concierge's own (`conversation_examples`), not the
     pack's: learnt, but not what the pack's threshold is calibrated on."""
 
+    def training_options(self) -> dict[str, list]:
+        """What the intent model learns from the pack beside its examples: the `general`
+        intents, and `context`: the sections after the summary of each one-intent article,
+        which describe its intent in the help centre's words (`agents.intent_training.train`)."""
+        context = [[f"{section.heading} {section.text}".strip(), article.intents[0]]
+                   for article in self.articles if len(article.intents) == 1
+                   for section in split_sections(article)[1:]]
+        options: dict[str, list] = {"general": list(self.general), "context": context}
+        return {name: value for name, value in options.items() if value}
+
     @property
     def intents(self) -> list[str]:
         """Every intent the model can predict (with out_of_scope when the pack has examples)."""

@@ -30,15 +30,14 @@ from core.storage.sealed_serde import encrypting_serializer
 
 def train_intents(settings: Settings, examples: Sequence[tuple[str, str]],
                   encoder: Any | None, cache_dir: Any | None = None,
-                  calibrated_like: Any | None = None, general: Sequence[str] = ()) -> Any:
+                  calibrated_like: Any | None = None, **pack_options: Any) -> Any:
     """The intent model on these examples, from the model cache or trained (and cached);
-    `calibrated_like` lends a model's calibration to skip the held-out folds, `general`
-    names the intents not calibrated on (the pack's `general`; see
-    `agents.intent_training.train`)."""
-    options: dict[str, Any] = {"general": sorted(general)} if general else {}
+    `calibrated_like` lends a model's calibration to skip the held-out folds;
+    `pack_options` are the pack's `training_options()` (see `agents.intent_training.train`)."""
     return train_cached(
         examples, cache_dir or settings.model_cache_dir, encoder=encoder,
-        calibrated_like=calibrated_like, wrong_answer_cost=settings.wrong_answer_cost, **options,
+        calibrated_like=calibrated_like, wrong_answer_cost=settings.wrong_answer_cost,
+        **pack_options,
     ).with_threshold(settings.intent_threshold)
 
 
@@ -97,7 +96,7 @@ class Engine:
         pack = load_datapack(settings.data_dir)
         encoder = load_encoder(settings.embeddings)  # None without the `semantic` extra
         classifier = train_intents(settings, training_examples(pack, labelled), encoder,
-                                   general=pack.general)
+                                   **pack.training_options())
         retriever = KnowledgeRetriever(pack.articles, encoder=encoder)
         agents = Agents(
             classifier=classifier,

@@ -227,3 +227,26 @@ def test_general_intents_are_learnt_but_never_held_out_nor_calibrated_on(monkeyp
     train_intents(examples)
     with_general, without = calibrated_on
     assert with_general <= len(TITLES) < without  # the 20 greetings set no threshold
+
+
+def test_each_label_scores_its_best_describing_text_and_the_rest_the_mean() -> None:
+    from agents.intent import label_best
+
+    similarities = np.array([[0.1, 0.7, 0.3, 0.9]])
+    # columns 0-1 describe label 0, columns 2-3 label 2; label 1 has no text of its own
+    out = label_best(similarities, np.array([0, 2]), np.array([0, 2]), 3)
+    assert out[0] == pytest.approx([0.7, 0.8, 0.9])
+
+
+def test_describing_texts_weigh_only_as_much_as_the_held_out_rows_favour() -> None:
+    from agents.intent_training import CONTEXT_WEIGHTS, context_weight
+
+    y = np.array([0, 1, 2, 3])
+    base = np.array([[1.0, 1.1, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 1.2], [0, 0, 0, 1.0]])
+    helps = np.eye(4)  # each row's own label is the one its describing text matches
+    known, missing = np.ones(4, dtype=bool), np.zeros((4, 4), dtype=bool)
+    assert context_weight(base, helps, 1.0, y, known, missing) > 0
+    misleads = np.roll(np.eye(4), 1, axis=1)
+    assert context_weight(base, misleads, 1.0, y, known, missing) == 0.0
+    assert context_weight(base, helps, 1.0, y, np.zeros(4, dtype=bool), missing) == 0.0
+    assert min(CONTEXT_WEIGHTS) == 0.0  # leaving them out is always a choice

@@ -45,6 +45,17 @@ def test_a_pack_without_conversation_intents_gets_concierges_own(tmp_path) -> No
     assert [t for t, label in pack.examples if label == "greeting"] == ["ahoy"]
 
 
+def test_sections_after_the_summary_describe_their_articles_intent(tmp_path) -> None:
+    article(tmp_path, "a.md", "id: reset-password\ntitle: How do I reset my password?",
+            "# Reset\n\nUse the link on the login page.\n\n## If no email comes\n\nCheck spam.")
+    article(tmp_path, "b.md", "id: delivery-times\ntitle: When will my order arrive?",
+            "Orders arrive in 3 to 5 working days.")
+    options = load_datapack(tmp_path).training_options()
+    # the title and the summary are examples already: only later sections describe
+    assert options["context"] == [["If no email comes Check spam.", "reset-password"]]
+    assert options["general"] == ["goodbye", "greeting", "human_agent", "thanks"]
+
+
 def test_articles_alone_are_their_own_intents(tmp_path) -> None:
     article(tmp_path, "a.md", "id: reset-password\ntitle: How do I reset my password?\n"
             "questions:\n  - I forgot my password\n  - cannot log in anymore",
