@@ -28,8 +28,10 @@ SMALLTALK_REPLIES = {
 }
 HANDOFF_REPLY = (
     "I'll pass this conversation to a person on our support team. An agent will reply "
-    "here as soon as one is free (agents chat from 08:00 to 22:00 UK time, every day)."
+    "here as soon as one is free."
 )
+"""No hours here: they are the deployment's (`CONCIERGE_AGENT_HOURS`), and outside them the
+chat service adds when agents are back."""
 APOLOGY_REPLY = (
     "Sorry, something went wrong on our side while I was working on your question. "
     "Please try again in a moment, or choose \"Talk to a person\" and an agent will help."

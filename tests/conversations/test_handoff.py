@@ -214,6 +214,7 @@ def test_outside_hours_the_bot_says_when_agents_are_back_and_keeps_the_request(r
     runtime.chat.hours = runtime.waiting.hours = AgentHours.parse(f"{opens}-{closes}", "UTC")
     reply = runtime.chat.send(who["alice"], None, "can I speak with a real person")
     assert f"back at {opens}" in reply.text
+    assert "08:00 to 22:00" not in reply.text  # the deployment's own hours, not the demo's
     status = runtime.waiting.status(who["alice"], reply.conversation_id)
     assert status.status == "waiting" and not status.agents_in and opens in status.back_at
     assert runtime.inbox.queue(who["max"]).total == 1
