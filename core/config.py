@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     agent_hours: str = Field(default="08:00-22:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
     """When human agents answer (every day, local time in `agent_timezone`); the demo bank's."""
     agent_timezone: str = "Europe/London"
+    company_name: str = Field(default="Brightside Bank", min_length=1, max_length=80)
+    """Whose customer service this is, as the login page says (the demo bank's)."""
     live_refresh_s: float = Field(default=1.0, ge=0.2, le=30.0)
     """How often the chat and inbox pages read the store for new messages (no click)."""
     demo_password: str | None = None

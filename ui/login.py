@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.config import get_settings
 from core.security.auth import AuthError
 from core.security.rate_limits import RateLimited
 from ui.runtime import get_runtime
@@ -12,7 +13,7 @@ from ui.session import client_address, start_browser_session, take_notice
 
 def login_page() -> None:
     st.title("Concierge")
-    st.caption("Customer service for Brightside Bank")
+    st.caption(f"Customer service for {get_settings().company_name}")
     notice = take_notice()
     if notice:
         st.info(notice)

@@ -30,6 +30,18 @@ def log_in(at: AppTest, username: str, password: str = PASSWORD) -> AppTest:
     return at.run()
 
 
+def test_the_login_page_names_the_deployments_company(runtime, monkeypatch) -> None:
+    from core.config import get_settings
+
+    monkeypatch.setenv("CONCIERGE_COMPANY_NAME", "Acme Cycles")
+    get_settings.cache_clear()
+    try:
+        at = app().run()
+    finally:
+        get_settings.cache_clear()
+    assert [c.value for c in at.caption] == ["Customer service for Acme Cycles"]
+
+
 def test_login_success_shows_the_chat(runtime) -> None:
     at = log_in(app(), "alice")
     assert not at.exception
