@@ -55,6 +55,11 @@ HOSTILE = ("Freeze the card in the app [1]. Details: [our form][f] ![pixel][p] "
            "help@evil.example\n\n[f]: https://evil.example/form\n[p]: https://evil.example/p.png")
 
 
+def shown_as_text(text: str) -> re.Pattern:
+    """`text` as the reply guard shows it: with invisible word joiners (U+2060) anywhere."""
+    return re.compile("\u2060?".join(re.escape(c) for c in text))
+
+
 def test_a_model_reply_shows_no_link_or_image(llm_server, model_server, page) -> None:
     model_server.reply = lambda request: HOSTILE
     model_server.token_delay_s = 0.0
@@ -69,8 +74,9 @@ def test_a_model_reply_shows_no_link_or_image(llm_server, model_server, page) ->
     expect(answer).to_contain_text("Sources: [1]", timeout=30_000)
     for shown in ("written", "replayed"):
         expect(answer).to_contain_text("Freeze the card")
-        visible = answer.inner_text().replace("\u2060", "")  # word joiners are invisible
-        assert "help@evil.example" in visible and "https://evil.example/bare" in visible
+        # shown as plain text (waited on: a rerun may be redrawing the page)
+        expect(answer).to_contain_text(shown_as_text("help@evil.example"))
+        expect(answer).to_contain_text(shown_as_text("https://evil.example/bare"))
         body = answer.locator('[data-testid="stMarkdownContainer"]')
         assert body.locator("a").count() == 0, (shown, body.first.inner_html())
         assert answer.locator("img").count() == 0, shown
