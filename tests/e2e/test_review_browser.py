@@ -49,15 +49,13 @@ def test_a_supervisor_labels_a_missed_message_and_the_question_is_then_understoo
     sam.get_by_role("link", name="Review").click()
     expect(sam.get_by_role("heading", name="Review")).to_be_visible()
     expect(sam.get_by_text(MISSED)).to_be_visible()
-    # the innermost block holding both the message and its Label button: the item's card
-    item = sam.locator('[data-testid="stVerticalBlock"]').filter(has_text=MISSED).filter(
-        has=sam.get_by_role("button", name="Label")).last
-    chooser = item.get_by_role("combobox")
+    # the only item's label chooser and button, by their widget keys (review_label_<turn>)
+    chooser = sam.locator('[class*="st-key-review_label_"]').get_by_role("combobox")
     chooser.click()
     chooser.fill("lost_or_stolen_card")  # typing filters the long list of intents
     sam.get_by_role("option", name="lost_or_stolen_card", exact=True).click()
     expect(chooser).to_have_value("lost_or_stolen_card")
-    item.get_by_role("button", name="Label").click()
+    sam.locator('[class*="st-key-review_save_"]').get_by_role("button", name="Label").click()
     expect(sam.get_by_text(re.compile(r"labelled; the model retrains in the background"))
            ).to_be_visible()
 
