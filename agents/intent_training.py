@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -51,7 +51,6 @@ from agents.intent import (
     centred,
     char_ngrams,
     combine_scores,
-    label_best,
     stemmed_terms,
 )
 from agents.intent_threshold import choose_threshold, sane_threshold
@@ -212,28 +211,16 @@ def nearest_weight(svm_held: np.ndarray, nearest_held: np.ndarray, spread: float
     return max(NEAREST_WEIGHTS, key=lambda w: (right(w), -abs(np.log(w))))
 
 
-@dataclass(frozen=True)
-class Context:
-    """Describing texts' embeddings sorted by label, as `SemanticPart` keeps them."""
-
-    vectors: np.ndarray
-    starts: np.ndarray
-    labels: np.ndarray
-
-    @classmethod
-    def of(cls, encoder: SentenceEncoder, context: Sequence[tuple[str, str]],
-           index: dict[str, int]) -> Context | None:
-        kept = [(text, index[label]) for text, label in context if label in index and text]
-        if not kept:
-            return None
-        kept.sort(key=lambda pair: pair[1])
-        owners = np.array([label for _, label in kept])
-        labels, starts = np.unique(owners, return_index=True)
-        return cls(encoder.encode([text for text, _ in kept]).astype(np.float16), starts, labels)
-
-    def similarities(self, E: np.ndarray, n_labels: int) -> np.ndarray:
-        return label_best(E.astype(np.float32) @ self.vectors.astype(np.float32).T,
-                          self.starts, self.labels, n_labels)
+def described_part(semantic: SemanticPart, encoder: SentenceEncoder,
+                   context: Sequence[tuple[str, str]], index: dict[str, int]) -> SemanticPart | None:
+    """`semantic` with the describing texts' embeddings, sorted by label (None without any)."""
+    kept = sorted(((index[label], text) for text, label in context if label in index and text),
+                  key=lambda pair: pair[0])
+    if not kept:
+        return None
+    labels, starts = np.unique([label for label, _ in kept], return_index=True)
+    vectors = encoder.encode([text for _, text in kept]).astype(np.float16)
+    return replace(semantic, context=vectors, context_starts=starts, context_labels=labels)
 
 
 def context_weight(base: np.ndarray, described: np.ndarray, spread: float, y: np.ndarray,
@@ -295,19 +282,19 @@ def _refit(union: FeatureUnion, X, E, y: np.ndarray, texts: list[str],
                             like.similarity_floor if semantic else 0.0)
 
 
-def _with_context(semantic: SemanticPart, held_out: np.ndarray, context: Context | None,
+def _with_context(semantic: SemanticPart, held_out: np.ndarray, candidate: SemanticPart | None,
                   E: np.ndarray, y: np.ndarray, known: np.ndarray,
                   missing: np.ndarray) -> tuple[SemanticPart, np.ndarray]:
-    """The describing texts joined at the weight the held-out rows favour (none: as it was)."""
-    if context is None:
+    """`candidate` (`semantic` with describing texts) at the weight the held-out rows favour;
+    `semantic` and the scores as they were when they favour none."""
+    described = candidate.described(E) if candidate is not None else None
+    if described is None:
         return semantic, held_out
-    described = context.similarities(E, held_out.shape[1])
     spread = _spread(described, known)
     weight = context_weight(held_out, described, spread, y, known, missing)
     if not weight:
         return semantic, held_out
-    semantic = replace(semantic, context=context.vectors, context_starts=context.starts,
-                       context_labels=context.labels, context_spread=spread / weight)
+    semantic = replace(candidate, context_spread=spread / weight)
     return semantic, held_out + centred(described) / semantic.context_spread
 
 
@@ -380,8 +367,8 @@ def train(
                                  spread, nearest_spread)
         held_out = combine_scores(np.where(missing, 0.0, svm_held),
                                   np.where(missing, 0.0, nearest_held), spread, nearest_spread)
-        semantic, held_out = _with_context(semantic, held_out, Context.of(encoder, context, index),
-                                           E, y, known, missing)
+        candidate = described_part(semantic, encoder, context, index)
+        semantic, held_out = _with_context(semantic, held_out, candidate, E, y, known, missing)
     held_out = np.where(missing, MISSING, held_out)
     temperature = fit_temperature(held_out[known], y[known], TEMPERATURE_PRIOR[E is not None])
     probs = softmax(held_out / temperature, axis=1)

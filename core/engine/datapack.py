@@ -18,6 +18,7 @@ of any of them replace Concierge's for that intent.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -48,6 +49,7 @@ class DataPack:
     """The intents whose examples are Concierge's own (`conversation_examples`), not the
     pack's: learnt, but not what the pack's threshold is calibrated on."""
 
+    @functools.cached_property
     def training_options(self) -> dict[str, list]:
         """What the intent model learns from the pack beside its examples: the `general`
         intents, and `context`: the sections after the summary of each one-intent article,

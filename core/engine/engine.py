@@ -33,7 +33,7 @@ def train_intents(settings: Settings, examples: Sequence[tuple[str, str]],
                   calibrated_like: Any | None = None, **pack_options: Any) -> Any:
     """The intent model on these examples, from the model cache or trained (and cached);
     `calibrated_like` lends a model's calibration to skip the held-out folds;
-    `pack_options` are the pack's `training_options()` (see `agents.intent_training.train`)."""
+    `pack_options` are the pack's `training_options` (see `agents.intent_training.train`)."""
     return train_cached(
         examples, cache_dir or settings.model_cache_dir, encoder=encoder,
         calibrated_like=calibrated_like, wrong_answer_cost=settings.wrong_answer_cost,
@@ -96,7 +96,7 @@ class Engine:
         pack = load_datapack(settings.data_dir)
         encoder = load_encoder(settings.embeddings)  # None without the `semantic` extra
         classifier = train_intents(settings, training_examples(pack, labelled), encoder,
-                                   **pack.training_options())
+                                   **pack.training_options)
         retriever = KnowledgeRetriever(pack.articles, encoder=encoder)
         agents = Agents(
             classifier=classifier,

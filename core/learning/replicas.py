@@ -48,7 +48,7 @@ class ModelFollower:
                 return False
             version, rows = live_labelled(session)
         model = train_intents(self.settings, training_examples(self.engine.pack, rows),
-                              self.engine.encoder, **self.engine.pack.training_options())
+                              self.engine.encoder, **self.engine.pack.training_options)
         self.engine.use_model(model, version)
         return True
 

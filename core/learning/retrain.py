@@ -106,8 +106,8 @@ def retrain(settings: Settings, pack: DataPack, encoder: Any | None,
     before_train, _ = split(pack, live)
     after_train, test = split(pack, [*live, *new])
     # the held-out rows are those of live + new: the new labels' held-out part counts too
-    before = train_intents(settings, before_train, encoder, scoring, **pack.training_options())
-    after = train_intents(settings, after_train, encoder, scoring, **pack.training_options())
+    before = train_intents(settings, before_train, encoder, scoring, **pack.training_options)
+    after = train_intents(settings, after_train, encoder, scoring, **pack.training_options)
     score_before, score_after = accuracy(before, test), accuracy(after, test)
     measured = (f"held-out accuracy {score_after:.3f} (live model {score_before:.3f}) "
                 f"on {len(test):,} examples")
@@ -116,7 +116,7 @@ def retrain(settings: Settings, pack: DataPack, encoder: Any | None,
                        f"not put live: {measured}, worse than the live model")
     everything = training_examples(pack, [(t, i) for _, t, i in [*live, *new]])
     model = train_intents(settings, everything, encoder, calibrated_like=after,
-                          **pack.training_options())
+                          **pack.training_options)
     if isinstance(encoder, RememberingEncoder):  # predicting uses the engine's own encoder
         model = model.attach(encoder.encoder)
     return Outcome(True, score_before, score_after, len(test), f"put live: {measured}", model)

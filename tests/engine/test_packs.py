@@ -50,7 +50,7 @@ def test_sections_after_the_summary_describe_their_articles_intent(tmp_path) -> 
             "# Reset\n\nUse the link on the login page.\n\n## If no email comes\n\nCheck spam.")
     article(tmp_path, "b.md", "id: delivery-times\ntitle: When will my order arrive?",
             "Orders arrive in 3 to 5 working days.")
-    options = load_datapack(tmp_path).training_options()
+    options = load_datapack(tmp_path).training_options
     # the title and the summary are examples already: only later sections describe
     assert options["context"] == [["If no email comes Check spam.", "reset-password"]]
     assert options["general"] == ["goodbye", "greeting", "human_agent", "thanks"]
