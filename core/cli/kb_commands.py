@@ -18,8 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     kb = sub.add_parser("kb", help="build a data pack from a help centre's export")
     verbs = kb.add_subparsers(dest="kb_command", required=True)
     importing = verbs.add_parser(
-        "import", help="a folder of .md/.html/.txt articles, or a FAQ .csv/.json, as a pack")
-    importing.add_argument("source", help="folder of articles, or FAQ file (.csv or .json)")
+        "import", help="a folder of .md/.html/.txt articles, or a FAQ .csv/.json/.jsonl, as a pack")
+    importing.add_argument("source", help="folder of articles, or FAQ file (.csv, .json or .jsonl)")
     importing.add_argument("--out", required=True, help="the new pack's folder")
     importing.add_argument("--replace", action="store_true",
                            help="replace the folder if it already holds something")

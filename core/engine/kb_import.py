@@ -21,7 +21,7 @@ from re import compile as regex
 import yaml
 
 from core.engine.datapack import FRONT_MATTER, DataPackError, load_datapack, read_text
-from core.engine.faq import FaqError, read_faq
+from core.engine.faq import FAQ_SUFFIXES, FaqError, read_faq
 from core.engine.markup import clean_markdown, html_to_markdown
 
 
@@ -116,15 +116,17 @@ def read_folder(folder: Path) -> list[Entry]:
     return [read_article(path, folder) for path in files]
 
 
-def read_source(source: Path) -> list[Entry]:
+def read_source(source: Path) -> tuple[list[Entry], int]:
+    """The articles to write, and how many of the source's drafts were left out."""
     if source.is_dir():
-        return read_folder(source)
+        return read_folder(source), 0
     if not source.exists():
         raise KbImportError(f"{source}: no such file or folder")
-    if source.suffix.lower() not in {".csv", ".json"}:
-        raise KbImportError(f"{source}: import a folder of articles, or a FAQ as .csv or .json")
+    if source.suffix.lower() not in FAQ_SUFFIXES:
+        raise KbImportError(f"{source}: import a folder of articles, "
+                            "or a FAQ as .csv, .json or .jsonl")
     try:
-        rows = read_faq(source)
+        rows, drafts = read_faq(source)
     except FaqError as exc:
         raise KbImportError(str(exc)) from None
     entries, taken = [], {row[1] for row in rows}
@@ -138,7 +140,7 @@ def read_source(source: Path) -> list[Entry]:
             taken.add(article_id)
         entries.append(Entry(f"{source} {where}", article_id, question,
                              f"# {question}\n\n{clean_markdown(answer)}", extra, tags))
-    return entries
+    return entries, drafts
 
 
 def check_unique(entries: list[Entry]) -> None:
@@ -192,11 +194,11 @@ def write_pack(entries: list[Entry], out: Path, *, replace: bool = False) -> Non
 
 def import_kb(source: Path, out: Path, *, replace: bool = False) -> dict:
     """Import `source` into a new pack at `out`; what was written."""
-    entries = read_source(source)
+    entries, drafts = read_source(source)
     if len(entries) < 2:
         raise KbImportError(f"{source}: a pack needs at least two articles")
     check_unique(entries)
     write_pack(entries, out, replace=replace)
     return {"out": str(out), "articles": len(entries),
-            "questions": sum(len(e.questions) for e in entries),
+            "questions": sum(len(e.questions) for e in entries), "drafts_left_out": drafts,
             "next": f"CONCIERGE_DATA_DIR={out.resolve()} make run"}

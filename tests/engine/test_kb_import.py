@@ -81,6 +81,52 @@ def test_faq_csv_and_json_become_one_article_per_question(tmp_path) -> None:
         "ça-coûte-combien", "ça-coûte-combien-2"]
 
 
+def published(pack_dir: Path) -> dict[str, str]:
+    return {a.title: a.body for a in load_datapack(pack_dir).articles}
+
+
+def test_help_centre_api_exports_load_as_they_are(tmp_path) -> None:
+    """The JSON that help-centre tools export: questions under a key beside paging and
+    side-loaded data, HTML bodies, other field names, drafts left out and counted."""
+    zendesk = {"articles": [
+        {"id": 360001, "title": "Reset your password", "section_id": 7, "draft": False,
+         "body": "<p>Open <strong>Settings</strong>.</p><h2>No email?</h2><p>Ask us.</p>",
+         "label_names": ["account"]},
+        {"id": 360002, "title": "Delivery times", "body": "<p>2 to 4 days.</p>", "draft": False},
+        {"id": 360003, "title": "Unfinished", "body": "<p>TODO</p>", "draft": True}],
+        "sections": [{"id": 7, "name": "Account", "description": "Your account"}],
+        "next_page": None, "page": 1, "count": 3}
+    result = import_kb(write(tmp_path / "zendesk.json", json.dumps(zendesk)), tmp_path / "z")
+    assert (result["articles"], result["drafts_left_out"]) == (2, 1)
+    pack = load_datapack(tmp_path / "z")
+    assert [a.id for a in pack.articles] == ["360001", "360002"]
+    assert pack.articles[0].body == ("# Reset your password\n\nOpen **Settings**.\n\n"
+                                     "## No email?\n\nAsk us.")
+    intercom = {"type": "list", "pages": {"page": 1, "total_pages": 1}, "data": [
+        {"id": "9", "title": "Refunds", "description": "How refunds work", "state": "published",
+         "body": "<p>Five working days.</p>", "translated_content": {"fr": {
+             "title": "Remboursements", "body": "<p>Cinq jours.</p>"}}},
+        {"id": "10", "title": "Gift cards", "description": "Buying one", "state": "published",
+         "body": ""},
+        {"id": "11", "title": "Old policy", "body": "<p>Gone.</p>", "state": "draft"}]}
+    import_kb(write(tmp_path / "intercom.json", json.dumps(intercom)), tmp_path / "i")
+    assert published(tmp_path / "i") == {"Refunds": "# Refunds\n\nFive working days.",
+                                         "Gift cards": "# Gift cards\n\nBuying one"}
+    helpscout = {"articles": {"page": 1, "pages": 1, "items": [
+        {"id": "a1", "name": "Change your plan", "text": "<p>Billing, then Plan.</p>"},
+        {"id": "a2", "name": "Cancel", "text": "Billing, then Cancel."}]}}
+    import_kb(write(tmp_path / "helpscout.json", json.dumps(helpscout)), tmp_path / "h")
+    assert set(published(tmp_path / "h")) == {"Change your plan", "Cancel"}
+    groups = [{"name": "Cards", "faqs": [{"question": "Lost card?", "answer": "Freeze it."}]},
+              {"name": "Fees", "faqs": [{"question": "Any fees?", "answer": "None."}]}]
+    import_kb(write(tmp_path / "groups.json", json.dumps(groups)), tmp_path / "g")
+    assert [(a.title, a.tags) for a in load_datapack(tmp_path / "g").articles] == [
+        ("Lost card?", ("Cards",)), ("Any fees?", ("Fees",))]
+    lines = '{"question": "Open on Sundays?", "answer": "Yes."}\n\n{"q": "Parking?", "a": "Free."}\n'
+    import_kb(write(tmp_path / "faq.jsonl", lines), tmp_path / "l")
+    assert set(published(tmp_path / "l")) == {"Open on Sundays?", "Parking?"}
+
+
 @pytest.mark.parametrize(
     ("name", "content", "says"),
     [
@@ -93,7 +139,13 @@ def test_faq_csv_and_json_become_one_article_per_question(tmp_path) -> None:
         ("faq.json", "{not json", "not valid JSON"),
         ("faq.json", '[{"question": "q1", "answer": "a1"}, "q2"]', "item 2: expected an object"),
         ("faq.json", '{"question": "q1"}', "expected a list"),
-        ("faq.pdf", "%PDF", "a FAQ as .csv or .json"),
+        ("faq.pdf", "%PDF", "a FAQ as .csv, .json or .jsonl"),
+        ("faq.jsonl", '{"question": "q1", "answer": "a1"}\n{"question": "q2",\n', "line 2: not valid JSON"),
+        ("faq.json", '{"articles": [{"title": "q1", "body": "a1"}, {"title": "q2"}]}',
+         "no 'answer' column"),
+        ("faq.json", json.dumps([{"title": "q1", "body": "a1", "draft": True},
+                                 {"title": "q2", "body": "a2", "status": "archived"}]),
+         "no published questions"),
         ("missing.csv", None, "no such file"),
     ],
 )
