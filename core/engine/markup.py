@@ -5,7 +5,9 @@ tables pasted from an editor). The retriever and the answers need plain Markdown
 `clean_markdown` converts each HTML block (a paragraph that opens with a tag, as
 CommonMark defines HTML blocks) and each line with inline tags through markdownify, and
 leaves fenced code, Markdown tables and horizontal rules as they are. `html_to_markdown`
-converts a whole page: scripts, styles, navigation and images are dropped.
+converts a whole page: its `<main>` (or its one `<article>`) when it marks one, so a saved
+help-centre page loses the site around the article; scripts, styles, navigation, sidebars,
+forms and images are dropped.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from markdownify import markdownify
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _FENCE = re.compile(r"^(?:```|~~~)")
-_DROPPED = ("script", "style", "nav", "header", "footer", "noscript", "iframe", "svg", "form")
+_DROPPED = ("script", "style", "nav", "header", "footer", "noscript", "iframe", "svg", "form",
+            "aside", "button", "dialog", "template")
+_CHROME_ROLES = ("navigation", "banner", "contentinfo", "complementary", "search", "dialog")
 
 
 def _convert(html: str) -> str:
@@ -75,10 +79,26 @@ def html_to_markdown(html: str) -> tuple[str, str]:
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup.find_all(_DROPPED):
         tag.decompose()
-    candidates = [soup.find("h1"), soup.title, soup.find(re.compile(r"^h[2-3]$"))]
+    for tag in soup.find_all(attrs={"role": _CHROME_ROLES}):
+        tag.decompose()
+    root = _content(soup)
+    candidates = [root.find("h1"), soup.find("h1"), soup.title,
+                  root.find(re.compile(r"^h[2-3]$"))]
     title = next((t.get_text(" ", strip=True) for t in candidates
                   if t is not None and t.get_text(strip=True)), "")
-    root = soup.body or soup
     if soup.title:
         soup.title.decompose()
     return title, re.sub(r"\n{3,}", "\n\n", _convert(str(root)))
+
+
+def _content(soup: BeautifulSoup):
+    """The page's article: its `<main>` (the one `<article>` in it, if it holds one), else
+    its only `<article>`, else the body. Several articles are a list page: the body."""
+    main = soup.find("main") or soup.find(attrs={"role": "main"})
+    scope = main or soup
+    articles = scope.find_all("article")
+    if len(articles) == 1 and articles[0].get_text(strip=True):
+        return articles[0]
+    if main is not None and main.get_text(strip=True):
+        return main
+    return soup.body or soup

@@ -245,3 +245,23 @@ def test_an_imported_faq_answers_from_the_right_article(tmp_path, model_dir) -> 
         state = engine.run_turn(uuid.uuid4().hex, text)
         assert state["route"] == "answer", (text, state["intent"], state["confidence"])
         assert state["sources"][0]["id"] == expected, text
+
+
+def test_a_saved_help_centre_page_keeps_its_article_not_the_site(tmp_path) -> None:
+    page = """<html><head><title>Refunds | Acme Help</title></head><body>
+    <div role="banner"><a href="/">Acme</a> <input placeholder="Search"></div>
+    <div class="crumbs">Help / Orders / Refunds</div>
+    <main><article><h1>Refunds</h1><p>Refunds reach your card in 5 days.</p>
+    <h2>Paid by gift card?</h2><p>It goes back on the gift card.</p></article>
+    <aside><h3>Related articles</h3><a href="/x">Cancel an order</a></aside>
+    <button>Was this helpful?</button></main>
+    <div role="contentinfo">Copyright Acme</div></body></html>"""
+    src = tmp_path / "site"
+    write(src / "refunds.html", page)
+    write(src / "list.html", "<body><h1>Orders</h1><article><h2>Track</h2><p>In the app.</p>"
+          "</article><article><h2>Cancel</h2><p>Within an hour.</p></article></body>")
+    import_kb(src, tmp_path / "pack")
+    bodies = published(tmp_path / "pack")
+    assert bodies["Refunds"] == ("# Refunds\n\nRefunds reach your card in 5 days.\n\n"
+                                 "## Paid by gift card?\n\nIt goes back on the gift card.")
+    assert "Track" in bodies["Orders"] and "Cancel" in bodies["Orders"]
