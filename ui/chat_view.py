@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from core.conversations.service import ChatService, ConversationNotFound, TranscriptEntry
 from core.conversations.validation import InvalidMessage
@@ -37,6 +38,8 @@ FRAGMENT_AT_MOST = 10
 a full run, which draws them with the history: the fragment redraws all of them with each
 message, so a long chat in one sitting got slower with every reply."""
 WINDOW_KEY = "chat_window"
+CHOSEN_KEY = "chosen_option"
+"""A topic the customer picked from a clarifying question: the fragment sends it next."""
 log = logging.getLogger("concierge.ui")
 
 
@@ -85,7 +88,11 @@ def _first_shown(history: History) -> int:
 def _live_chat(chat: ChatService, waiting: WaitingService, live: bool) -> None:
     """What came since the last full run, the hand-off state, the pending-answer offer and
     the chat input."""
-    prompt = st.chat_input("Ask about your card, payments, transfers or account…", max_chars=None)
+    with st.bottom:  # pinned under the conversation, as in any chat, with the topics above it
+        options = st.container()
+        prompt = st.chat_input("Ask about your card, payments, transfers or account…",
+                               max_chars=None)
+    prompt = prompt or st.session_state.pop(CHOSEN_KEY, None)
     user = recheck_permission("chat:use", touch=bool(prompt))  # a timed refresh is no activity
     if user is None:
         stop_fragment()
@@ -99,13 +106,17 @@ def _live_chat(chat: ChatService, waiting: WaitingService, live: bool) -> None:
         if not prompt and fragment_full(history):
             # a person's messages, redrawn by every timed refresh: drawn once in the history
             st.rerun(scope="app")
+        if not prompt and history.entries:
+            last = history.entries[-1]
+            with options:
+                offer_options(last.turn_id, last.options if last.role == "assistant" else [])
         if not prompt and history.unanswered:
             st.info("We didn't get to answer your last message (our service was interrupted).")
             answer_now, _ = st.columns([1, 2])
             if answer_now.button("Answer it now", icon=":material/replay:"):
                 _answer_pending(chat, user, history.conversation_id)
     if prompt:
-        _send(chat, user, history.conversation_id if history else None, prompt,
+        _send(chat, user, history.conversation_id if history else None, prompt, options,
               redraw_after=fragment_full(history, coming=2))
 
 
@@ -114,6 +125,23 @@ def fragment_full(history: History | None, coming: int = 0) -> bool:
     more (a message and its reply), is past `FRAGMENT_AT_MOST`: then a full run follows."""
     return history is not None and \
         len(history.entries) - history.shown + coming > FRAGMENT_AT_MOST
+
+
+def offer_options(turn_id: int | None, options: list[str]) -> None:
+    """The topics the latest clarifying question offered, as buttons: a click sends the
+    topic as the customer's next message (under the reply, until something follows it)."""
+    if turn_id is None or not options:
+        return
+    with st.container(horizontal=True, key=f"options-{turn_id}"):
+        for n, title in enumerate(options):
+            st.button(literal(title), key=f"option-{turn_id}-{n}", icon=":material/reply:",
+                      on_click=_choose, args=(title,))
+
+
+@guard_callback("chat:use")
+def _choose(user: Principal, title: str) -> None:
+    del user  # the message is sent, and checked again, by the fragment's next run
+    st.session_state[CHOSEN_KEY] = title
 
 
 def _show_entry(chat: ChatService, user: Principal, entry: TranscriptEntry) -> None:
@@ -162,8 +190,9 @@ def _store_feedback(user: Principal, chat: ChatService, turn_id: int, key: str) 
 
 
 def _send(chat: ChatService, user: Principal, conversation_id: int | None, prompt: str,
-          redraw_after: bool = False) -> None:
-    """One message and its streamed reply; `redraw_after`: a full run follows the reply."""
+          options: DeltaGenerator, redraw_after: bool = False) -> None:
+    """One message and its streamed reply (a clarifying question's topics go in `options`);
+    `redraw_after`: a full run follows the reply."""
     with st.chat_message("user"):
         st.text(prompt)
     try:
@@ -203,6 +232,8 @@ def _send(chat: ChatService, user: Principal, conversation_id: int | None, promp
         if (final := reply_markdown(reply.text)) != shown:
             (written or st).markdown(final)
         _details(chat, user, reply.turn_id, reply.sources, reply.intent, reply.confidence, None)
+    with options:
+        offer_options(reply.turn_id, reply.options)
     if started_one or reply.route == "handoff" or redraw_after:
         # the sidebar lists the new conversation; a hand-off goes live; or the messages
         # since the last full run move into the history, drawn once

@@ -61,6 +61,8 @@ class ChatReply:
     confidence: float | None
     route: str
     sources: list[dict] = field(default_factory=list)
+    options: list[str] = field(default_factory=list)
+    """A clarifying question's topics (article titles), for the customer to pick one."""
     latency_ms: float = 0.0
     conversation_id: int = 0
     turn_id: int = 0
@@ -85,6 +87,8 @@ class TranscriptEntry:
     """False for a customer message the assistant never answered (e.g. a crash mid-turn)."""
     turn_id: int | None = None
     sources: list[dict] = field(default_factory=list)
+    options: list[str] = field(default_factory=list)
+    """A clarifying question's topics, for the customer to pick one."""
     intent: str | None = None
     confidence: float | None = None
     feedback: int | None = None
@@ -318,14 +322,16 @@ class ChatService:
             turn_id = chat_store.add_turn(
                 connection, conversation_id=conversation_id, question_id=question_id,
                 reply_id=reply_id, intent=intent, confidence=state.get("confidence"),
-                route=state["route"], sources=state.get("sources", []), latency_ms=latency_ms,
+                route=state["route"], sources=state.get("sources", []),
+                options=state.get("options", []), latency_ms=latency_ms,
                 status="error" if error else "ok", error=error, created_at=created_at,
                 model_version=state.get("model_version"),
                 **_model_columns(state.get("model_call")),
             )
         reply = ChatReply(
             text=state["answer"], intent=intent, confidence=state.get("confidence"),
-            route=state["route"], sources=state.get("sources", []), latency_ms=latency_ms,
+            route=state["route"], sources=state.get("sources", []),
+            options=state.get("options", []), latency_ms=latency_ms,
             conversation_id=conversation_id, turn_id=turn_id, status="error" if error else "ok",
             created_at=created_at, answered_by=(state.get("model_call") or {}).get("mode", "offline"),
         )
@@ -362,6 +368,7 @@ class ChatService:
                 role=m.role, text=m.body,
                 answered=m.role != "customer" or m.for_person or m.id in answered,
                 turn_id=t.id if t else None, sources=t.sources if t else [],
+                options=(t.options or []) if t else [],
                 intent=t.intent if t else None, confidence=t.confidence if t else None,
                 feedback=score, sender=sender, message_id=m.id,
                 question_id=t.question_id if t else None,

@@ -72,6 +72,8 @@ class TurnState(TypedDict, total=False):
     """The reply text shown to the customer."""
     sources: list[dict]
     """Articles the reply is grounded on: id, title, score."""
+    options: list[str]
+    """The topics (article titles) a clarifying question offered; empty otherwise."""
     error: str | None
     """What failed this turn, if anything."""
     model_call: dict | None
@@ -146,6 +148,7 @@ def build_workflow(agents: Agents, cache_ttl_s: int | None = None) -> StateGraph
             "query": f"{state.get('topic_text')} {text}" if follow_up else text,
             "passages": [],
             "sources": [],
+            "options": [],
             "answer": "",
             "error": None,
             "model_call": None,
@@ -163,13 +166,14 @@ def build_workflow(agents: Agents, cache_ttl_s: int | None = None) -> StateGraph
 
     def write_answer(state: TurnState) -> TurnState:
         passages = [Passage(**p) for p in state["passages"]]
+        options = options_for(agents, state)
         reply = compose_reply(
             state["query"],
             passages,
             agents.writer,
             intent_in_scope=state["intent"] != OUT_OF_SCOPE,
             min_score=agents.min_passage_score,
-            options=options_for(agents, state),
+            options=options,
             model=agents.model,
             emit=get_stream_writer(),
         )
@@ -181,13 +185,16 @@ def build_workflow(agents: Agents, cache_ttl_s: int | None = None) -> StateGraph
         }
         if reply.route == "answer":
             update |= {"topic": state["intent"], "topic_text": state["query"]}
+        elif reply.route == "clarify":
+            update["options"] = options
         return update
 
     def reply_smalltalk(state: TurnState) -> TurnState:
         return {"answer": SMALLTALK_REPLIES[state["intent"]], "route": "smalltalk"}
 
     def ask_clarification(state: TurnState) -> TurnState:
-        return {"answer": clarifying_question(options_for(agents, state)), "route": "clarify"}
+        options = options_for(agents, state)
+        return {"answer": clarifying_question(options), "route": "clarify", "options": options}
 
     def hand_off(state: TurnState) -> TurnState:
         return {"answer": HANDOFF_REPLY, "route": "handoff"}

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, inspect, text
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-LATEST = "0008"
+LATEST = "0009"
 """The newest revision (a test checks it is Alembic's head)."""
 
 

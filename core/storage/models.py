@@ -104,6 +104,9 @@ class Turn(Base):
     confidence: Mapped[float | None] = mapped_column(default=None)
     route: Mapped[str | None] = mapped_column(String(16), default=None)
     sources: Mapped[list] = mapped_column(JSON, default=list)
+    options: Mapped[list | None] = mapped_column(JSON, default=list)
+    """The topics (article titles) a clarifying question offered, for the customer to pick
+    (None on turns stored before they were kept)."""
     latency_ms: Mapped[float | None] = mapped_column(default=None)
     status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | error
     error: Mapped[str | None] = mapped_column(EncryptedText, default=None)

@@ -54,6 +54,22 @@ def test_customer_asks_gets_sources_gives_feedback_and_logs_out(server, page) ->
     expect(page.get_by_role("heading", name="How can we help?")).to_have_count(0)
 
 
+def test_customer_picks_a_topic_the_clarifying_question_offers(server, page) -> None:
+    log_in(page, server.url, "alice")
+    box = page.get_by_placeholder(re.compile("Ask about your card"))
+    box.fill("a question about my card")
+    box.press("Enter")
+    options = page.locator('[class*="st-key-option-"] button')
+    expect(options).to_have_count(3)
+    title = options.first.inner_text().strip().split("\n")[-1]  # after the icon's name
+    assert title and title in page.locator('[data-testid="stChatMessage"]').nth(1).inner_text()
+    options.first.click()
+    messages = page.locator('[data-testid="stChatMessage"]')
+    expect(messages.nth(2)).to_have_text(re.compile(re.escape(title)))
+    expect(messages.nth(3)).to_contain_text(re.compile(f"Sources: {re.escape(title)}"))
+    expect(options).to_have_count(0)
+
+
 @pytest.mark.parametrize("name", ["agent_statistics", "workflow_traces", "system_alerts"])
 def test_customer_opening_a_monitoring_url_is_not_allowed(server, page, name) -> None:
     log_in(page, server.url, "alice")

@@ -127,3 +127,14 @@ def test_an_agent_past_its_time_budget_does_not_crash_the_turn(engine, settings)
     assert reply.route == "error" and reply.status == "error" and "person" in reply.text
     history = runtime.chat.transcript(runtime.local_user("alice"), reply.conversation_id)
     assert [m.answered for m in history] == [True, True] and history[1].text == reply.text
+
+
+def test_a_clarifying_question_keeps_its_options_and_picking_one_answers_it(graph, engine) -> None:
+    thread = uuid.uuid4().hex
+    asked = run(graph, "a question about my card", thread)
+    assert asked["route"] == "clarify" and len(asked["options"]) == 3
+    assert all(f"- {title}" in asked["answer"] for title in asked["options"])
+    picked = run(graph, asked["options"][0], thread)
+    assert picked["route"] == "answer" and picked["options"] == []
+    assert picked["sources"][0]["title"] == asked["options"][0]
+    assert run(graph, "blue whales sing in the deep ocean at night")["options"] == []

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.config import PROJECT_DIR
 from core.storage.models import Feedback
+from ui.text import literal
 
 PASSWORD = "harbour-lantern-quietly-7"
 PAGE_TITLES = {"pages/chat.py": "How can we help?", "pages/agent_statistics.py": "Agent statistics",
@@ -190,3 +191,24 @@ def test_an_unanswered_message_can_be_answered_from_the_chat(runtime) -> None:
     assert not at.exception
     assert "Not answered yet." not in [c.value for c in at.caption]
     assert [e.role for e in runtime.chat.transcript(alice, conversation_id)] == ["customer", "assistant"]
+
+
+def test_a_clarifying_questions_topics_are_buttons_that_send_the_choice(runtime) -> None:
+    at = log_in(app(), "alice")
+    at.chat_input[0].set_value("a question about my card").run()
+    assert not at.exception
+    principal, conversation = at.session_state["principal"], at.session_state["conversation_id"]
+    asked = runtime.chat.transcript(principal, conversation)[-1]
+    assert len(asked.options) == 3  # kept with the turn, so a reload offers them again
+    for reloaded in (at, log_in(app(), "alice")):
+        reloaded.session_state["conversation_id"] = conversation
+        reloaded.run()
+        offered = [b for b in reloaded.button if b.key and b.key.startswith("option-")]
+        assert [b.label for b in offered] == [literal(t) for t in asked.options]
+    offered[1].click()
+    reloaded.run()
+    assert not reloaded.exception
+    after = runtime.chat.transcript(principal, conversation)
+    assert [(e.role, e.text) for e in after[-2:-1]] == [("customer", asked.options[1])]
+    assert after[-1].sources[0]["title"] == asked.options[1] and not after[-1].options
+    assert not [b for b in reloaded.button if b.key and b.key.startswith("option-")]
