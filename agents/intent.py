@@ -37,9 +37,10 @@ from scipy.special import softmax
 
 if TYPE_CHECKING:
     from agents.embeddings import SentenceEncoder
+    from agents.spelling import Speller
 
 OUT_OF_SCOPE = "out_of_scope"
-MODEL_VERSION = "intent-v5"  # bump when features or model change: invalidates caches
+MODEL_VERSION = "intent-v6"  # bump when features or model change: invalidates caches
 SEMANTIC_VERSION = "semantic-v6"  # the same, for the embedding half (models with an encoder)
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -100,6 +101,8 @@ class IntentPrediction:
     """With embeddings, the nearest training examples: (example, its intent, cosine)."""
     similarity: float | None = None
     """With embeddings, the cosine to the best intent's nearest example."""
+    read_as: str | None = None
+    """The message as the model read it, when mending its spelling changed it."""
 
     @property
     def in_scope(self) -> bool:
@@ -258,10 +261,13 @@ class IntentClassifier:
 
     similarity_floor: float = 0.0
     """The class default: what a model cached before the floor existed loads with."""
+    speller: Speller | None = None
+    """Mends a message's typos before it is read (`agents.spelling`); None: read as sent."""
 
     def __init__(self, scorer: LinearTextScorer, labels: list[str], temperature: float,
                  threshold: float, semantic: SemanticPart | None = None,
-                 encoder: SentenceEncoder | None = None, similarity_floor: float = 0.0):
+                 encoder: SentenceEncoder | None = None, similarity_floor: float = 0.0,
+                 speller: Speller | None = None):
         self.scorer = scorer
         """TF-IDF features and the SVM; with embeddings the SVM also has one column per
         embedding dimension after the TF-IDF ones (`scorer.rest`)."""
@@ -273,6 +279,7 @@ class IntentClassifier:
         self.similarity_floor = similarity_floor
         """With embeddings, the least cosine to the best intent's nearest example that
         still answers (chosen on held-out rows, `FAMILIAR_QUANTILE`); 0 without."""
+        self.speller = speller
 
     @property
     def embeddings(self) -> str | None:
@@ -291,6 +298,10 @@ class IntentClassifier:
 
     def __getstate__(self) -> dict:
         return self.__dict__ | {"encoder": None}  # never pickle the encoder: `attach` it
+
+    def spelled(self, text: str) -> str:
+        """The message as the model reads it: its typos mended, when the model has a speller."""
+        return self.speller.correct(text) if self.speller is not None else text
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Raw scores, one row per text and one column per label (see `_scored`)."""
@@ -331,7 +342,8 @@ class IntentClassifier:
                 for i, j in zip(best, label_of)]
 
     def predict_many(self, texts: Sequence[str], *, alternatives: int = 3) -> list[IntentPrediction]:
-        scores, similarities, nearest = self._scored(list(texts))
+        read = [self.spelled(text) for text in texts]
+        scores, similarities, nearest = self._scored(read)
         probs = softmax(scores / self.temperature, axis=1)
         top = np.argsort(-probs, axis=1)[:, : alternatives + 1]
         results = []
@@ -347,6 +359,7 @@ class IntentClassifier:
                     alternatives=[(self.labels[i], float(row[i])) for i in order[1:]],
                     evidence=self._evidence(similarities, n),
                     similarity=None if similarity is None else round(similarity, 4),
+                    read_as=read[n] if read[n] != texts[n] else None,
                 )
             )
         return results
@@ -359,12 +372,19 @@ class IntentClassifier:
     def predict(self, text: str) -> IntentPrediction:
         return self.predict_many([text])[0]
 
+    def with_spelling(self, on: bool) -> IntentClassifier:
+        """The same model, reading messages with their typos mended (`on`) or as sent."""
+        if on or self.speller is None:
+            return self
+        return IntentClassifier(self.scorer, self.labels, self.temperature, self.threshold,
+                                self.semantic, self.encoder, self.similarity_floor)
+
     def with_threshold(self, threshold: float | None) -> IntentClassifier:
         """The same model with another out-of-scope threshold (None keeps the tuned one)."""
         if threshold is None:
             return self
         return IntentClassifier(self.scorer, self.labels, self.temperature, threshold,
-                                self.semantic, self.encoder, self.similarity_floor)
+                                self.semantic, self.encoder, self.similarity_floor, self.speller)
 
 
 def training_hash(examples: Sequence[tuple[str, str]], **options: object) -> str:

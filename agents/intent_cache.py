@@ -38,7 +38,7 @@ def train_cached(
     path = cache_dir / f"intent-{key}.joblib"
     if path.exists():
         try:
-            return joblib.load(path).attach(encoder)
+            return ready(joblib.load(path).attach(encoder))
         except Exception:  # noqa: BLE001 - a corrupt or incompatible cache is rebuilt, never fatal
             path.unlink(missing_ok=True)
     from agents.intent_training import train  # only a process that trains loads scikit-learn
@@ -52,4 +52,11 @@ def train_cached(
     for stale in cache_dir.glob("intent-*.joblib"):  # models of older data are never used again
         if stale != path:
             stale.unlink(missing_ok=True)
+    return ready(model)
+
+
+def ready(model: IntentClassifier) -> IntentClassifier:
+    """The model with its speller's dictionaries loaded (the first typo must not wait)."""
+    if model.speller is not None:
+        model.speller.ready()
     return model

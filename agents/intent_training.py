@@ -54,6 +54,7 @@ from agents.intent import (
     stemmed_terms,
 )
 from agents.intent_threshold import choose_threshold, sane_threshold
+from agents.spelling import Speller
 
 if TYPE_CHECKING:
     from agents.embeddings import SentenceEncoder
@@ -267,7 +268,8 @@ def scorer_from(union: FeatureUnion, svm: LinearSVC) -> LinearTextScorer:
 
 
 def _refit(union: FeatureUnion, X, E, y: np.ndarray, texts: list[str],
-           like: IntentClassifier, encoder: SentenceEncoder | None) -> IntentClassifier:
+           like: IntentClassifier, encoder: SentenceEncoder | None,
+           speller: Speller | None) -> IntentClassifier:
     """The SVM (and nearest examples) on every row, calibrated as `like` is."""
     svm = _svm().fit(X, y)
     semantic = None
@@ -279,7 +281,7 @@ def _refit(union: FeatureUnion, X, E, y: np.ndarray, texts: list[str],
                            context_labels=lent.context_labels, context_spread=lent.context_spread)
     return IntentClassifier(scorer_from(union, svm), like.labels, like.temperature,
                             like.threshold, semantic, encoder,
-                            like.similarity_floor if semantic else 0.0)
+                            like.similarity_floor if semantic else 0.0, speller)
 
 
 def _with_context(semantic: SemanticPart, held_out: np.ndarray, candidate: SemanticPart | None,
@@ -347,9 +349,10 @@ def train(
     if encoder is not None:
         E = encoder.encode(list(texts[in_scope]))
         X = sp.hstack([X, sp.csr_matrix(EMBEDDING_SCALE * E)], format="csr")
+    speller = Speller.of([*texts, *(text for text, _ in context)])
     like = calibrated_like
     if like is not None and like.labels == labels and (like.semantic is None) == (E is None):
-        return _refit(union, X, E, y, list(texts[in_scope]), like, encoder)
+        return _refit(union, X, E, y, list(texts[in_scope]), like, encoder, speller)
     fixed = np.array([index[label] for label in sorted(set(general) & set(labels))], dtype=int)
     svm_held, nearest_held, known = held_out_scores(X, E, y, len(labels), folds, fixed)
     mine = ~np.isin(y, fixed)  # the pack's own intents' rows: what calibrates
@@ -377,7 +380,7 @@ def train(
     # Without embeddings the model's scores are the SVM's own: fold the spread into T.
     model_temperature = temperature if semantic else temperature * spread
     model = IntentClassifier(scorer_from(union, svm), labels, model_temperature, 1.0,
-                             semantic, encoder)
+                             semantic, encoder, speller=speller)  # mends what it predicts
     familiar = np.ones(len(y), dtype=bool)
     if nearest_held is not None:  # the similarity floor declines first, whatever the cut
         model.similarity_floor = similarity_floor(nearest_held, y, correct)

@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     """Seconds the breaker stays open before one call tries the model again."""
     embeddings: Literal["auto", "off"] = "auto"
     """Sentence embeddings in intent and retrieval: on when the `semantic` extra is installed."""
+    spelling: Literal["on", "off"] = "on"
+    """Customers' typos mended before the intent and retrieval agents read them
+    (`agents.spelling`); "off" reads every message exactly as sent."""
     model_check_interval_s: float = Field(default=10.0, gt=0.0)
     """Seconds between a replica's checks for a newer live intent model (a retrain elsewhere)."""
     agent_hours: str = Field(default="08:00-22:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")

@@ -3,7 +3,8 @@
 `eval intents` trains on `--train` as it is, on `--shots N` rows per intent, and/or with
 a share `--unknown-ratio R` of the intents held out of training (their test rows are then
 out of scope); `--seed` picks the sample. `eval engine` runs the configured pack, or with
-`--articles-only` the pack's articles alone (a copy without `intents/`).
+`--articles-only` the pack's articles alone (a copy without `intents/`). `--typos` (both)
+puts one typo in each test message; `CONCIERGE_SPELLING=off` reads them as sent.
 """
 
 from __future__ import annotations
@@ -19,16 +20,19 @@ from core.config import get_settings
 
 def cmd_eval(args: argparse.Namespace) -> None:
     from core.engine.evaluation import read_labelled_csv
+    from core.engine.protocols import with_typos
 
     test = read_labelled_csv(Path(args.test), args.text_col, args.label_col)
+    if args.typos:
+        test = with_typos(test, args.seed)
     predictions = Path(args.predictions) if args.predictions else None
     if args.target == "intents":
         result = eval_intents(args, test, predictions)
     else:
         if args.shots is not None or args.unknown_ratio is not None:
             raise CliError("--shots and --unknown-ratio apply to eval intents")
-        result = eval_engine(args, test, predictions)
-    print_result(result, args.json)
+        result = eval_engine(args, test, predictions) | {"spelling": get_settings().spelling}
+    print_result(result | ({"typos": True, "seed": args.seed} if args.typos else {}), args.json)
 
 
 def eval_intents(args: argparse.Namespace, test: list, predictions: Path | None) -> dict:
@@ -55,8 +59,8 @@ def eval_intents(args: argparse.Namespace, test: list, predictions: Path | None)
     if protocol:
         protocol.update(seed=args.seed, train_rows=len(train))
     encoder = load_encoder(get_settings().embeddings)
-    return {**evaluate_intents(train, test, oos_label, encoder=encoder,
-                               predictions=predictions), **protocol}
+    return {**evaluate_intents(train, test, oos_label, encoder=encoder, predictions=predictions,
+                               spelling=get_settings().spelling == "on"), **protocol}
 
 
 def eval_engine(args: argparse.Namespace, test: list, predictions: Path | None) -> dict:
@@ -90,6 +94,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--unknown-ratio", type=float,
                           help="hold this share of the intents out of training (open intent)")
     evaluate.add_argument("--seed", type=int, default=0, help="the sample of --shots/--unknown-ratio")
+    evaluate.add_argument("--typos", action="store_true",
+                          help="one typo in each test message (drawn with --seed)")
     evaluate.add_argument("--predictions", help="write every test row's prediction to this CSV")
     evaluate.add_argument("--articles-only", action="store_true",
                           help="eval engine on the pack's articles alone (no intents/)")

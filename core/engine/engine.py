@@ -38,7 +38,7 @@ def train_intents(settings: Settings, examples: Sequence[tuple[str, str]],
         examples, cache_dir or settings.model_cache_dir, encoder=encoder,
         calibrated_like=calibrated_like, wrong_answer_cost=settings.wrong_answer_cost,
         **pack_options,
-    ).with_threshold(settings.intent_threshold)
+    ).with_threshold(settings.intent_threshold).with_spelling(settings.spelling == "on")
 
 
 def sqlite_checkpointer(settings: Settings, serde: Any | None = None) -> SqliteSaver:

@@ -67,8 +67,10 @@ ROUTES = {"retrieve_passages": "answer", "reply_smalltalk": "smalltalk",
 def evaluate_intents(
     train: list[tuple[str, str]], test: list[tuple[str, str]], oos_label: str | None = None,
     encoder: SentenceEncoder | None = None, predictions: Path | None = None,
+    spelling: bool = True,
 ) -> dict:
-    """Train on `train`, score `test`; with `encoder`, embeddings join the features.
+    """Train on `train`, score `test`; with `encoder`, embeddings join the features;
+    `spelling` mends the test messages' typos (as the engine does) or reads them as sent.
 
     `train_seconds` includes encoding the training texts; `predict_ms` is per test query,
     predicted in one batch (the test texts are encoded in batches). With `oos_label`,
@@ -76,7 +78,7 @@ def evaluate_intents(
     out of scope included) score the thresholded intent. `predictions` gets every row.
     """
     started = time.perf_counter()
-    model = train_intents(train, oos_label=oos_label, encoder=encoder)
+    model = train_intents(train, oos_label=oos_label, encoder=encoder).with_spelling(spelling)
     train_seconds = time.perf_counter() - started
     texts = [t for t, _ in test]
     started = time.perf_counter()
@@ -91,6 +93,7 @@ def evaluate_intents(
         "n": len(test),
         "threshold": round(model.threshold, 4),
         "embeddings": model.embeddings,
+        "spelling": "on" if model.speller is not None else "off",
     }
     if oos_label:  # out of scope is then a possible answer: score the thresholded intent
         chosen = np.array([oos_label if p.intent == OUT_OF_SCOPE else p.intent

@@ -4,8 +4,9 @@
 paper); `hold_out_intents` removes a share of the intents from training entirely and
 relabels their test rows as out of scope (the open-intent protocol: the model must
 decline what it was never taught). Both draw with `random.Random` seeded from the given
-seed, so a seed always gives the same sample. `write_predictions` writes one CSV row per
-test message, to see what went wrong.
+seed, so a seed always gives the same sample. `with_typos` puts one typo in each test
+message (how well are real, hurried customers read?). `write_predictions` writes one CSV
+row per test message, to see what went wrong.
 """
 
 from __future__ import annotations
@@ -58,6 +59,37 @@ def hold_out_intents(
     kept = [row for row in train if row[1] not in held]
     relabelled = [(text, oos_label if label in held else label) for text, label in test]
     return kept, relabelled, unknown
+
+
+TYPO_FROM = 5
+"""Words this long or longer may get the typo (shorter ones are often names or acronyms)."""
+
+
+def with_typos(rows: Sequence[tuple[str, str]], seed: int = 0) -> Rows:
+    """Each message with one typo in one of its words of `TYPO_FROM`+ letters: two
+    neighbouring letters swapped, one dropped or one doubled (never the first or last
+    letter); messages without such a word are kept as they are."""
+    rng = random.Random(f"typos:{seed}")
+    out: Rows = []
+    for text, label in rows:
+        words = text.split()
+        long = [i for i, word in enumerate(words) if len(word) >= TYPO_FROM and word.isalpha()]
+        if long:
+            i = rng.choice(long)
+            words[i] = _typo(words[i], rng)
+        out.append((" ".join(words), label))
+    return out
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    kind = rng.randrange(3)
+    if kind == 0:  # swap letters `at` and `at + 1`, both inside the word
+        at = rng.randrange(1, len(word) - 2)
+        return word[:at] + word[at + 1] + word[at] + word[at + 2:]
+    at = rng.randrange(1, len(word) - 1)
+    if kind == 1:
+        return word[:at] + word[at + 1:]
+    return word[:at] + word[at] + word[at:]
 
 
 PREDICTION_COLUMNS = ("text", "gold", "predicted", "best_guess", "confidence", "route")

@@ -51,7 +51,8 @@ class TurnState(TypedDict, total=False):
     model_version: int
     """The intent model answering this turn (core.learning; 0: the data pack alone)."""
     query: str
-    """What retrieval searches: the message, joined to the topic text on a follow-up."""
+    """What retrieval searches: the message (its typos mended), joined to the topic text on a
+    follow-up."""
     follow_up: bool
     """Whether this message was read as a follow-up to the previous topic."""
     intent: str
@@ -136,7 +137,7 @@ def build_workflow(agents: Agents, cache_ttl_s: int | None = None) -> StateGraph
 
     def classify_intent(state: TurnState) -> TurnState:
         prediction, follow_up = read_intent(agents.classifier, state)
-        text = state["text"]
+        text = agents.classifier.spelled(state["text"])  # retrieval reads the typos mended too
         return {
             "intent": prediction.intent,
             "confidence": prediction.confidence,

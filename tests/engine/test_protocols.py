@@ -17,6 +17,7 @@ from core.engine.protocols import (
     ProtocolError,
     hold_out_intents,
     sample_shots,
+    with_typos,
 )
 from tests.cli.test_cli import concierge
 from tests.conftest import need_banking77
@@ -66,6 +67,33 @@ SMALL = [
 ]
 
 
+def edits(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (optimal string alignment) between two words."""
+    d = [[i + j if not i * j else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
+
+
+def test_typos_change_one_long_word_by_one_edit_the_same_way_for_a_seed() -> None:
+    rows = SMALL + [("my pin", "change_pin")]
+    typed = with_typos(rows, seed=0)
+    assert typed == with_typos(rows, seed=0) and typed != with_typos(rows, seed=1)
+    assert [label for _, label in typed] == [label for _, label in rows]
+    for (text, _), (typo, _) in zip(rows, typed):
+        changed = [(a, b) for a, b in zip(text.split(), typo.split()) if a != b]
+        if any(len(w) >= 5 and w.isalpha() for w in text.split()):
+            assert len(changed) == 1, (text, typo)
+            (word, typed_word), = changed
+            assert len(word) >= 5 and edits(word, typed_word) == 1
+            assert (word[0], word[-1]) == (typed_word[0], typed_word[-1])
+        else:
+            assert typo == text
+
+
 def test_predictions_file_has_every_row_with_gold_prediction_and_route(tmp_path) -> None:
     test = [("my card never arrived", "card_arrival"), ("new pin please", "change_pin"),
             ("who won the football", "oos")]
@@ -101,6 +129,12 @@ def test_eval_intents_command_runs_the_protocols(tmp_path, model_dir) -> None:
         assert sum(1 for _ in csv.DictReader(handle)) == len(rows)
     bad = concierge(*args, "--unknown-ratio", "1.5", state=tmp_path / "s", model_dir=model_dir)
     assert bad.returncode == 1 and "between 0 and 1" in bad.stderr
+    for spelling in ("on", "off"):
+        typed = concierge(*args, "--typos", state=tmp_path / "s", model_dir=model_dir,
+                          env={"CONCIERGE_SPELLING": spelling})
+        assert typed.returncode == 0, typed.stderr
+        result = json.loads(typed.stdout)
+        assert (result["typos"], result["spelling"]) == (True, spelling)
 
 
 def test_eval_engine_on_the_demo_articles_alone(tmp_path, model_dir) -> None:
