@@ -69,6 +69,9 @@ st.text(trace.question)
 if trace.follow_up:  # the query holds customer text: st.text, never Markdown
     st.caption("Read as a follow-up; searched for:")
     st.text(trace.query)
+elif trace.mended:
+    st.caption("Read with its typos mended:")
+    st.text(trace.mended)
 
 st.markdown("#### Spans")
 if trace.spans:

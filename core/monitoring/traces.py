@@ -71,6 +71,14 @@ class TurnTraceView:
     evidence: list[tuple[str, str, float]] = field(default_factory=list)
     """The intent decision's nearest examples by meaning: (text, intent, similarity)."""
 
+    @property
+    def mended(self) -> str | None:
+        """What was searched for when it is the message with its typos mended (not a
+        follow-up joined to its topic), masked; None when the message was read as sent."""
+        if self.follow_up or not self.query or self.query == self.question[:len(self.query)]:
+            return None
+        return self.query
+
 
 def _row_query():
     return (

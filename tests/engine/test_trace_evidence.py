@@ -54,3 +54,26 @@ def test_evidence_text_is_masked() -> None:
     stored = json.loads(_evidence([("call me on +44 20 7946 0958", "contact", 0.81234)]))
     assert stored == [["call me on [phone]", "contact", 0.812]]
     assert _evidence([]) is None
+
+
+def test_the_trace_page_shows_how_a_typo_was_mended(settings, engine, monkeypatch) -> None:
+    runtime = Runtime.start(settings, engine=engine)
+    with runtime.sessions.begin() as session:
+        for name, role in (("alice", "customer"), ("sam", "supervisor")):
+            add_user(session, name, PASSWORD, role)
+    monkeypatch.setattr(ui_runtime, "override", runtime)
+    alice = runtime.accounts.authenticate("alice", PASSWORD)
+    typed = runtime.chat.send(alice, None, "my crad hasnt arived, call me on +44 20 7946 0958")
+    plain = runtime.chat.send(alice, None, "how do I change my PIN")
+    assert runtime.chat.trace_writer.flush()
+    sam = runtime.accounts.authenticate("sam", PASSWORD)
+    mended = runtime.monitoring.trace(sam, typed.turn_id).mended
+    assert mended == "my card has not arrived, call me on [phone]"  # masked like the rest
+    assert runtime.monitoring.trace(sam, plain.turn_id).mended is None
+    at = log_in(app(), "sam").switch_page("pages/workflow_traces.py").run()
+    for turn, shown in ((typed.turn_id, True), (plain.turn_id, False)):
+        at.selectbox(key="trace_turn").set_value(turn).run()
+        assert not at.exception
+        assert ("Read with its typos mended:" in [c.value for c in at.caption]) == shown
+        assert (mended in [t.value for t in at.text]) == shown
+    runtime.close()
