@@ -17,14 +17,19 @@ from tests.ui.test_app import PASSWORD, app, log_in
 from ui import runtime as ui_runtime
 
 
-def test_the_trace_page_shows_the_nearest_examples_of_the_decision(settings, engine,
-                                                                   monkeypatch) -> None:
+def started(settings, engine, monkeypatch) -> tuple[Runtime, object]:
+    """A runtime the pages use, with alice (customer) and sam (supervisor); alice."""
     runtime = Runtime.start(settings, engine=engine)
     with runtime.sessions.begin() as session:
         for name, role in (("alice", "customer"), ("sam", "supervisor")):
             add_user(session, name, PASSWORD, role)
     monkeypatch.setattr(ui_runtime, "override", runtime)
-    alice = runtime.accounts.authenticate("alice", PASSWORD)
+    return runtime, runtime.accounts.authenticate("alice", PASSWORD)
+
+
+def test_the_trace_page_shows_the_nearest_examples_of_the_decision(settings, engine,
+                                                                   monkeypatch) -> None:
+    runtime, alice = started(settings, engine, monkeypatch)
     reply = runtime.chat.send(alice, None, "my new card still has not come in the post")
     assert runtime.chat.trace_writer.flush()
     sam = runtime.accounts.authenticate("sam", PASSWORD)
@@ -57,12 +62,7 @@ def test_evidence_text_is_masked() -> None:
 
 
 def test_the_trace_page_shows_how_a_typo_was_mended(settings, engine, monkeypatch) -> None:
-    runtime = Runtime.start(settings, engine=engine)
-    with runtime.sessions.begin() as session:
-        for name, role in (("alice", "customer"), ("sam", "supervisor")):
-            add_user(session, name, PASSWORD, role)
-    monkeypatch.setattr(ui_runtime, "override", runtime)
-    alice = runtime.accounts.authenticate("alice", PASSWORD)
+    runtime, alice = started(settings, engine, monkeypatch)
     typed = runtime.chat.send(alice, None, "my crad hasnt arived, call me on +44 20 7946 0958")
     plain = runtime.chat.send(alice, None, "how do I change my PIN")
     assert runtime.chat.trace_writer.flush()
