@@ -57,7 +57,7 @@ def test_customer_asks_gets_sources_gives_feedback_and_logs_out(server, page) ->
 def test_customer_picks_a_topic_the_clarifying_question_offers(server, page) -> None:
     log_in(page, server.url, "alice")
     box = page.get_by_placeholder(re.compile("Ask about your card"))
-    box.fill("a question about my card")
+    box.fill("my card question")
     box.press("Enter")
     options = page.locator('[class*="st-key-option-"] button')
     expect(options).to_have_count(3)

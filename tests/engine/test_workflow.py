@@ -131,7 +131,7 @@ def test_an_agent_past_its_time_budget_does_not_crash_the_turn(engine, settings)
 
 def test_a_clarifying_question_keeps_its_options_and_picking_one_answers_it(graph, engine) -> None:
     thread = uuid.uuid4().hex
-    asked = run(graph, "a question about my card", thread)
+    asked = run(graph, "my card question", thread)
     assert asked["route"] == "clarify" and len(asked["options"]) == 3
     assert all(f"- {title}" in asked["answer"] for title in asked["options"])
     picked = run(graph, asked["options"][0], thread)

@@ -195,7 +195,7 @@ def test_an_unanswered_message_can_be_answered_from_the_chat(runtime) -> None:
 
 def test_a_clarifying_questions_topics_are_buttons_that_send_the_choice(runtime) -> None:
     at = log_in(app(), "alice")
-    at.chat_input[0].set_value("a question about my card").run()
+    at.chat_input[0].set_value("my card question").run()
     assert not at.exception
     principal, conversation = at.session_state["principal"], at.session_state["conversation_id"]
     asked = runtime.chat.transcript(principal, conversation)[-1]
